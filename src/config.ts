@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/**
+ * The service's configuration, read once from the environment by the entry points in
+ * workers/ and passed down. Nothing else reads process.env.
+ */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration such as 30s, 10m, 1h or 24h' });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** `model=limit,model=limit`: per-model concurrency overrides for the request processor. */
+const modelLimits = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const limits: Record<string, number> = {};
+    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const eq = part.lastIndexOf('=');
+      const limit = Number(part.slice(eq + 1));
+      if (eq <= 0 || !Number.isInteger(limit) || limit <= 0) {
+        ctx.addIssue({ code: 'custom', message: `'${part}' is not model=positive-integer` });
+        return z.NEVER;
+      }
+      limits[part.slice(0, eq)] = limit;
+    }
+    return limits;
+  });
+
+/** `model=url,model=url`: models served somewhere other than UPSTREAM_URL. */
+const routeTable = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const routes: Record<string, string> = {};
+    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const eq = part.indexOf('=');
+      const url = part.slice(eq + 1);
+      if (eq <= 0 || !URL.canParse(url)) {
+        ctx.addIssue({ code: 'custom', message: `'${part}' is not model=url` });
+        return z.NEVER;
+      }
+      routes[part.slice(0, eq)] = url.replace(/\/+$/, '');
+    }
+    return routes;
+  });
+
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  UPSTREAM_URL: z.url().optional(),
+  UPSTREAM_API_KEY: z.string().optional(),
+  UPSTREAM_ROUTES: routeTable,
+  UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),
+  FLEX_COMPLETION_WINDOW: duration('1h'),
+  BACKGROUND_COMPLETION_WINDOW: duration('10m'),
+  BLOCKING_FLEX_TIMEOUT_MS: positiveInt(600_000),
+  REALTIME_STALE_AFTER: duration('15m'),
+  MODEL_CONCURRENCY: positiveInt(16),
+  MODEL_CONCURRENCY_OVERRIDES: modelLimits,
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value throws a ConfigError that names the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Env {
+  // An empty variable means "unset", as in most twelve-factor tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.DATABASE_URL && !parsed.data.ADMIN_TOKEN) {
+    throw new ConfigError('invalid configuration:\n  ADMIN_TOKEN: required when DATABASE_URL is set');
+  }
+  return parsed.data;
+}

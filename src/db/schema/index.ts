@@ -1,0 +1,4 @@
+export * from './users.ts';
+export * from './api-keys.ts';
+export * from './batches.ts';
+export * from './requests.ts';

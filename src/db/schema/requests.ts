@@ -1,0 +1,85 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, index, integer, pgTable, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { batches } from './batches.ts';
+
+/** Every request state; terminal ones never change once written. */
+export const REQUEST_STATES = Object.freeze({
+  pending: 'pending',
+  claimed: 'claimed',
+  processing: 'processing',
+  completed: 'completed',
+  failed: 'failed',
+  canceled: 'canceled',
+} as const);
+
+export type RequestState = (typeof REQUEST_STATES)[keyof typeof REQUEST_STATES];
+export const TERMINAL_STATES = ['completed', 'failed', 'canceled'] as const;
+export type TerminalState = (typeof TERMINAL_STATES)[number];
+export const SERVICE_TIERS = ['auto', 'default', 'flex', 'priority'] as const;
+export type ServiceTier = (typeof SERVICE_TIERS)[number];
+
+export function isTerminal(state: string): state is TerminalState {
+  return (TERMINAL_STATES as readonly string[]).includes(state);
+}
+
+export const requests = pgTable(
+  'requests',
+  {
+    /** The response id without its `resp_` prefix. */
+    id: uuid().primaryKey(),
+    batchId: uuid()
+      .notNull()
+      .references(() => batches.id),
+    state: text().$type<RequestState>().notNull(),
+    endpoint: text().notNull(),
+    model: text().notNull(),
+    serviceTier: text().$type<ServiceTier>().notNull().default('default'),
+    background: boolean().notNull().default(false),
+    /** The request body exactly as the client sent it. */
+    body: text().notNull(),
+    createdBy: uuid().notNull(),
+    apiKeyId: uuid(),
+    /** Upstream HTTP status; >= 400 is kept on failed rows for diagnosis. */
+    responseStatus: smallint(),
+    responseBody: text(),
+    /** FailureReason JSON (DESIGN 8.2) on failed rows. */
+    error: text(),
+    retryAttempt: integer().notNull().default(0),
+    /** The request processor does not start an attempt before this time (backoff). */
+    notBefore: timestamp({ withTimezone: true }),
+    claimedAt: timestamp({ withTimezone: true }),
+    startedAt: timestamp({ withTimezone: true }),
+    completedAt: timestamp({ withTimezone: true }),
+    failedAt: timestamp({ withTimezone: true }),
+    canceledAt: timestamp({ withTimezone: true }),
+    /** Soft delete: the row stays for analytics but is hidden from its owner. */
+    deletedAt: timestamp({ withTimezone: true }),
+    expiresAt: timestamp({ withTimezone: true }),
+    promptTokens: integer(),
+    completionTokens: integer(),
+    totalTokens: integer(),
+    /** Size of the stored response body in bytes. */
+    responseSize: bigint({ mode: 'number' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('requests_created_by_created_at_idx').on(t.createdBy, t.createdAt.desc()),
+    index('requests_batch_idx').on(t.batchId),
+    index('requests_model_created_at_idx').on(t.model, t.createdAt),
+    // The sweeper scans only the few non-terminal rows.
+    index('requests_live_state_started_idx')
+      .on(t.state, t.startedAt)
+      .where(sql`${t.state} NOT IN ('completed', 'failed', 'canceled')`),
+    check('requests_state_valid', sql`${t.state} IN ('pending', 'claimed', 'processing', 'completed', 'failed', 'canceled')`),
+    check('requests_service_tier_valid', sql`${t.serviceTier} IN ('auto', 'default', 'flex', 'priority')`),
+    check(
+      'requests_completed_fields',
+      sql`${t.state} <> 'completed' OR (${t.completedAt} IS NOT NULL AND ${t.responseStatus} IS NOT NULL AND ${t.responseBody} IS NOT NULL)`,
+    ),
+    check('requests_failed_fields', sql`${t.state} <> 'failed' OR (${t.failedAt} IS NOT NULL AND ${t.error} IS NOT NULL)`),
+    check('requests_canceled_fields', sql`${t.state} <> 'canceled' OR ${t.canceledAt} IS NOT NULL`),
+  ],
+);
+
+export type RequestRow = typeof requests.$inferSelect;

@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The root logger: JSON lines on stdout. Child loggers carry ids (component, queue, jobId,
+ * requestId). Log ids, sizes, statuses and durations, never prompts, outputs or keys; the
+ * redact list is a second line of defence for headers that slip into a log object.
+ */
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: { service: 'volley' },
+    redact: {
+      paths: ['authorization', 'headers.authorization', 'req.headers.authorization', '*.apiKey', 'apiKey', 'key', 'secret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export const rootLogger: Logger = createLogger();
