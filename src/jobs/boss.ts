@@ -1,0 +1,44 @@
+import { PgBoss, type ConstructorOptions } from 'pg-boss';
+import type { Logger } from '../logger.ts';
+import { DEAD_LETTER_OPTIONS, QUEUE_OPTIONS, QUEUES, deadLetterQueue, type QueueName } from './definitions.ts';
+
+export interface BossOptions {
+  url: string;
+  logger: Logger;
+  /** Pool size for pg-boss's own connections (fetches, completions, sends). */
+  max?: number;
+  /** Run maintenance and cron scheduling (one role per deployment is enough; harmless if more). */
+  supervise?: boolean;
+  schedule?: boolean;
+  extra?: Partial<ConstructorOptions>;
+}
+
+/**
+ * Starts a pg-boss instance and makes sure every queue exists. LISTEN/NOTIFY wakes workers
+ * the moment a job is inserted; polling stays as the backstop.
+ */
+export async function startBoss(opts: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: 'volley-boss',
+    useListenNotify: true,
+    supervise: opts.supervise ?? true,
+    schedule: opts.schedule ?? true,
+    // Schema is installed by the release step (npm run migrate); a role never races it.
+    migrate: false,
+    ...opts.extra,
+  });
+  boss.on('error', (err) => opts.logger.error({ err, component: 'pg-boss' }, 'pg-boss error'));
+  await boss.start();
+  await createQueues(boss);
+  return boss;
+}
+
+/** Idempotent; dead-letter queues first, since a queue names its dead-letter queue. */
+export async function createQueues(boss: PgBoss): Promise<void> {
+  for (const queue of Object.values(QUEUES) as QueueName[]) {
+    await boss.createQueue(deadLetterQueue(queue), DEAD_LETTER_OPTIONS);
+    await boss.createQueue(queue, QUEUE_OPTIONS[queue]);
+  }
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { Queue } from 'pg-boss';
+import { SERVICE_TIERS } from '../db/schema/requests.ts';
+
+/**
+ * The single map from queue name to payload schema and queue options. A queue's name equals
+ * its handler's file name; its dead-letter queue adds `.dlq`.
+ */
+export const QUEUES = Object.freeze({
+  createResponse: 'create-response',
+  completeResponse: 'complete-response',
+  processRequest: 'process-request',
+  sweep: 'sweep',
+} as const);
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export function deadLetterQueue(queue: QueueName): string {
+  return `${queue}.dlq`;
+}
+
+const id = z.uuid();
+const endpoint = z.string().regex(/^\/v1\/[a-z/_-]+$/, 'an API path such as /v1/responses');
+const isoDate = z.iso.datetime({ offset: true });
+
+/**
+ * Written by the gateway before it proxies a realtime request. The gateway has already
+ * resolved the API key to its owner and checked the model; no key material is in here.
+ */
+export const createResponsePayload = z.object({
+  requestId: id,
+  batchId: id,
+  body: z.string(),
+  model: z.string().min(1),
+  endpoint,
+  serviceTier: z.enum(SERVICE_TIERS),
+  /** Null when the key has no owner: such a request is proxied but not tracked. */
+  createdBy: id.nullable(),
+  apiKeyId: id.nullable(),
+});
+
+/**
+ * Written by the gateway after the upstream answered. Carries everything needed to create
+ * the row too, because it may run before (or instead of) create-response.
+ */
+export const completeResponsePayload = createResponsePayload.omit({ body: true }).extend({
+  requestBody: z.string(),
+  statusCode: z.number().int().min(100).max(599),
+  /** The upstream's answer; for a streamed answer, the final object rebuilt from the stream. */
+  responseBody: z.string(),
+  startedAt: isoDate,
+  finishedAt: isoDate,
+});
+
+export const processRequestPayload = z.object({ requestId: id });
+export const sweepPayload = z.object({}).loose();
+
+export type CreateResponsePayload = z.infer<typeof createResponsePayload>;
+export type CompleteResponsePayload = z.infer<typeof completeResponsePayload>;
+export type ProcessRequestPayload = z.infer<typeof processRequestPayload>;
+
+export const PAYLOADS = {
+  [QUEUES.createResponse]: createResponsePayload,
+  [QUEUES.completeResponse]: completeResponsePayload,
+  [QUEUES.processRequest]: processRequestPayload,
+  [QUEUES.sweep]: sweepPayload,
+} as const satisfies Record<QueueName, z.ZodType>;
+
+export type PayloadOf<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
+
+/**
+ * Queue options. Retries back off exponentially (pg-boss: retryDelay * 2^n with jitter);
+ * expiry sits well above the worst real run time so a slow but live attempt is not retried
+ * under itself. Tracking jobs keep retrying for about an hour (a database outage should not
+ * lose records); process-request's retries are driven by the request's own deadline
+ * (DESIGN 8.1), so its queue-level retries only cover crashes and zombie attempts.
+ */
+export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
+  [QUEUES.createResponse]: {
+    retryLimit: 12,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 120,
+    notify: true,
+    deadLetter: deadLetterQueue(QUEUES.createResponse),
+  },
+  [QUEUES.completeResponse]: {
+    retryLimit: 12,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 120,
+    notify: true,
+    deadLetter: deadLetterQueue(QUEUES.completeResponse),
+  },
+  [QUEUES.processRequest]: {
+    retryLimit: 20,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: 60,
+    // Upstream calls can take minutes (UPSTREAM_TIMEOUT_MS defaults to 10 minutes).
+    expireInSeconds: 15 * 60,
+    // A flex process that dies mid-call (SIGKILL, OOM) is noticed within about this long and
+    // its job handed to another process; pg-boss refreshes the heartbeat while the handler runs.
+    heartbeatSeconds: 10,
+    notify: true,
+    deadLetter: deadLetterQueue(QUEUES.processRequest),
+  },
+  [QUEUES.sweep]: {
+    retryLimit: 1,
+    expireInSeconds: 300,
+    deadLetter: deadLetterQueue(QUEUES.sweep),
+  },
+};
+
+/** Dead-letter queues keep their jobs for inspection (and redrive) for 30 days. */
+export const DEAD_LETTER_OPTIONS: Omit<Queue, 'name'> = {
+  retentionSeconds: 30 * 86_400,
+  deleteAfterSeconds: 30 * 86_400,
+};
+
+/** Priorities for process-request: realtime background work runs before flex work. */
+export const PRIORITY = Object.freeze({ background: 10, flex: 0 } as const);
