@@ -30,7 +30,7 @@ export interface EmbeddedOptions {
   port?: number;
   /** Delete the data directory on stop (tests). */
   ephemeral?: boolean;
-  onLog?: (line: string) => void;
+  onLog?: (message: unknown) => void;
   /** Extra `postgres -c` settings. */
   settings?: Record<string, string | number>;
 }

@@ -30,7 +30,7 @@ export function createResponse(body: Json, model: string, mintId: MintId, nowSec
   const outputTokens = estimateTokens(text.length);
   const usage: ResponseUsage = {
     input_tokens: inputTokens,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
     output_tokens: outputTokens,
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: inputTokens + outputTokens,
@@ -93,8 +93,9 @@ function responseObject(
   createdAt: number,
   state: Pick<ResponseBody, 'status' | 'completed_at' | 'output'> & { usage?: ResponseUsage },
 ): ResponseBody {
-  const echo = <T>(key: string, fallback: T): T => (body[key] ?? fallback) as T;
-  const response: ResponseBody = {
+  const echo = (key: string, fallback: unknown): unknown => body[key] ?? fallback;
+  // The API sends `usage: null`, `user: null` and `store`, which the SDK's type lacks.
+  return {
     id,
     object: 'response',
     created_at: createdAt,
@@ -122,6 +123,5 @@ function responseObject(
     truncation: echo('truncation', 'disabled'),
     usage: state.usage ?? null,
     user: echo('user', null),
-  } as ResponseBody;
-  return response;
+  } as unknown as ResponseBody;
 }

@@ -244,9 +244,9 @@ function delay(ms: number, res: ServerResponse): Promise<boolean> {
     };
     const timer = setTimeout(() => {
       res.off('close', onClose);
-      resolve(!res.destroyed);
+      resolve(true);
     }, ms);
-    res.once('close', onClose);
+    void onClose;
   });
 }
 

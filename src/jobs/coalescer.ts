@@ -1,0 +1,60 @@
+/**
+ * Groups concurrent calls into batches without adding latency: an item added while no flush
+ * is running is flushed at once (after the current tick, so items added in the same tick
+ * share it); items added while flushes are in flight wait for a slot and go together. Under
+ * light load every call is its own flush; under heavy load flushes grow to `maxBatch`.
+ */
+export class Coalescer<T> {
+  readonly #flush: (items: T[]) => Promise<void>;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  #pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  #idle: (() => void)[] = [];
+
+  constructor(flush: (items: T[]) => Promise<void>, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+    this.#flush = flush;
+    this.#maxBatch = opts.maxBatch ?? 500;
+    this.#maxInFlight = opts.maxInFlight ?? 2;
+  }
+
+  /** Resolves when the flush that carried `item` succeeded; rejects with its error. */
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
+    });
+  }
+
+  get size(): number {
+    return this.#pending.length + this.#inFlight;
+  }
+
+  /** Resolves once every item added so far has been flushed (or failed). */
+  drain(): Promise<void> {
+    if (this.#pending.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      this.#flush(batch.map((b) => b.item)).then(
+        () => batch.forEach((b) => b.resolve()),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      ).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+        if (this.#pending.length === 0 && this.#inFlight === 0) this.#idle.splice(0).forEach((f) => f());
+      });
+    }
+  }
+}

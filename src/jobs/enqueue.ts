@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm';
+import { fromDrizzle, type PgBoss } from 'pg-boss';
+import type { Db } from '../db/client.ts';
+import type { ServiceTier } from '../db/schema/requests.ts';
+import { parseDuration } from '../duration.ts';
+import { jobId } from '../ids.ts';
+import { createSingleRequestBatch } from '../store/requests.ts';
+import { Coalescer } from './coalescer.ts';
+import {
+  PRIORITY,
+  QUEUES,
+  type CompleteResponsePayload,
+  type CreateResponsePayload,
+  type ProcessRequestPayload,
+} from './definitions.ts';
+
+/**
+ * The gateway's side of the queues. Enqueues are coalesced: concurrent calls become one
+ * multi-row `insert()` (one statement), which is what lets the hot path afford a durable
+ * write per request. Job ids are deterministic (UUIDv5 of "<queue>:<requestId>"), so
+ * re-sending after an ambiguous failure cannot create a second job.
+ */
+export class Producer {
+  readonly #boss: PgBoss;
+  readonly #creates: Coalescer<CreateResponsePayload>;
+  readonly #completes: Coalescer<CompleteResponsePayload>;
+
+  constructor(boss: PgBoss, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+    this.#boss = boss;
+    this.#creates = new Coalescer((items) => this.#insert(QUEUES.createResponse, items), opts);
+    this.#completes = new Coalescer((items) => this.#insert(QUEUES.completeResponse, items), opts);
+  }
+
+  /** Resolves once the create-response job is committed (durable before proxying). */
+  enqueueCreateResponse(payload: CreateResponsePayload): Promise<void> {
+    return this.#creates.add(payload);
+  }
+
+  /** Resolves once the complete-response job is committed. */
+  enqueueCompleteResponse(payload: CompleteResponsePayload): Promise<void> {
+    return this.#completes.add(payload);
+  }
+
+  /** Waits for every enqueue accepted so far (graceful shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([this.#creates.drain(), this.#completes.drain()]);
+  }
+
+  async #insert(queue: typeof QUEUES.createResponse | typeof QUEUES.completeResponse, items: { requestId: string }[]) {
+    await this.#boss.insert(
+      queue,
+      items.map((data) => ({ id: jobId(queue, data.requestId), data })),
+    );
+  }
+}
+
+export interface BatchOf1Input {
+  requestId: string;
+  body: string;
+  model: string;
+  endpoint: string;
+  serviceTier: ServiceTier;
+  background: boolean;
+  createdBy: string;
+  apiKeyId: string | null;
+  /** '10m' (realtime background) or '1h' (flex); sets expires_at. */
+  completionWindow: string;
+}
+
+/**
+ * A background or flex request: the pending row and its process-request job in one
+ * transaction, so neither exists without the other (the reference ran background work in a
+ * spawned task and lost it on a crash). Flex runs at low priority. The job's group is the
+ * model, which is what per-model concurrency limits count. Idempotent on requestId.
+ */
+export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input): Promise<void> {
+  const windowMs = parseDuration(input.completionWindow);
+  if (windowMs === undefined) throw new Error(`invalid completion window ${input.completionWindow}`);
+  await db.transaction(async (tx) => {
+    const inserted = await createSingleRequestBatch(tx, {
+      requestId: input.requestId,
+      batchId: input.requestId,
+      endpoint: input.endpoint,
+      model: input.model,
+      serviceTier: input.serviceTier,
+      background: input.background,
+      body: input.body,
+      createdBy: input.createdBy,
+      apiKeyId: input.apiKeyId,
+      state: 'pending',
+      completionWindow: input.completionWindow,
+      expiresAt: new Date(Date.now() + windowMs),
+    });
+    if (!inserted) return;
+    await sendProcessRequest(boss, tx, input.requestId, {
+      priority: input.serviceTier === 'flex' ? PRIORITY.flex : PRIORITY.background,
+      model: input.model,
+    });
+  });
+}
+
+/**
+ * Sends a process-request job inside the caller's transaction. `attempt` > 0 is a retry
+ * scheduled by the request processor; each attempt has its own deterministic job id.
+ */
+export async function sendProcessRequest(
+  boss: PgBoss,
+  tx: Parameters<typeof fromDrizzle>[0],
+  requestId: string,
+  opts: { priority: number; model: string; attempt?: number; startAfter?: Date },
+): Promise<void> {
+  const attempt = opts.attempt ?? 0;
+  const payload: ProcessRequestPayload = { requestId };
+  await boss.send(QUEUES.processRequest, payload, {
+    id: jobId(QUEUES.processRequest, attempt === 0 ? requestId : `${requestId}#${attempt}`),
+    priority: opts.priority,
+    group: { id: opts.model, tier: opts.model },
+    ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
+    db: fromDrizzle(tx, sql),
+  });
+}

@@ -1,0 +1,44 @@
+import type { Executor } from '../../db/client.ts';
+import { createSingleRequestBatches, type NewRequest } from '../../store/requests.ts';
+import type { CreateResponsePayload } from '../definitions.ts';
+import type { BatchHandler, Outcome } from '../run.ts';
+
+/**
+ * create-response: record a realtime request as `processing` before (or while) the gateway
+ * proxies it. Skipped (done) when the key had no owner. An insert that finds the row already
+ * there, in any state, is success: complete-response may have won the race, and it must not
+ * be downgraded. The whole batch is one statement.
+ */
+export function createResponseHandler(db: Executor): BatchHandler<CreateResponsePayload> {
+  return async (jobs) => {
+    const outcomes = new Map<string, Outcome>();
+    const rows: NewRequest[] = [];
+    for (const job of jobs) {
+      const p = job.data;
+      if (p.createdBy === null) {
+        outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
+        continue;
+      }
+      rows.push({
+        requestId: p.requestId,
+        batchId: p.batchId,
+        endpoint: p.endpoint,
+        model: p.model,
+        serviceTier: p.serviceTier,
+        background: false,
+        body: p.body,
+        createdBy: p.createdBy,
+        apiKeyId: p.apiKeyId,
+        state: 'processing',
+        completionWindow: '0s',
+        expiresAt: null,
+      });
+    }
+    const inserted = await createSingleRequestBatches(db, rows);
+    for (const job of jobs) {
+      if (outcomes.has(job.id)) continue;
+      outcomes.set(job.id, { status: 'completed', output: { inserted: inserted.has(job.data.requestId) } });
+    }
+    return outcomes;
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * The NOTIFY channel on which a transaction that makes requests terminal announces their
+ * ids (comma-separated, at most NOTIFY_IDS_PER_MESSAGE per message: NOTIFY payloads are
+ * limited to 8,000 bytes and a uuid takes 37 with its comma).
+ */
+export const TERMINAL_CHANNEL = 'volley_request_terminal';
+export const NOTIFY_IDS_PER_MESSAGE = 200;

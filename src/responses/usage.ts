@@ -1,0 +1,30 @@
+/** Token counts extracted from an upstream answer at completion time, for analytics. */
+export interface Usage {
+  promptTokens: number | null;
+  completionTokens: number | null;
+  totalTokens: number | null;
+}
+
+const int = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+
+/**
+ * Reads `usage` from a chat completion (prompt/completion tokens), a Responses object
+ * (input/output tokens) or an embeddings list (prompt tokens). Anything else: no usage.
+ */
+export function extractUsage(responseBody: string): Usage | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(responseBody);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const usage = (parsed as { usage?: unknown }).usage;
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const u = usage as Record<string, unknown>;
+  const prompt = int(u.prompt_tokens) ?? int(u.input_tokens);
+  const completion = int(u.completion_tokens) ?? int(u.output_tokens);
+  const total = int(u.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null);
+  if (prompt === null && completion === null && total === null) return undefined;
+  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+}
