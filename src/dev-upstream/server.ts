@@ -244,9 +244,9 @@ function delay(ms: number, res: ServerResponse): Promise<boolean> {
     };
     const timer = setTimeout(() => {
       res.off('close', onClose);
-      resolve(true);
+      resolve(!res.destroyed);
     }, ms);
-    void onClose;
+    res.once('close', onClose);
   });
 }
 

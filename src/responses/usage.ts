@@ -1,3 +1,5 @@
+import { decodeResponseBody } from './stored-body.ts';
+
 /** Token counts extracted from an upstream answer at completion time, for analytics. */
 export interface Usage {
   promptTokens: number | null;
@@ -9,15 +11,11 @@ const int = (v: unknown): number | null => (typeof v === 'number' && Number.isIn
 
 /**
  * Reads `usage` from a chat completion (prompt/completion tokens), a Responses object
- * (input/output tokens) or an embeddings list (prompt tokens). Anything else: no usage.
+ * (input/output tokens) or an embeddings list (prompt tokens), stored as JSON or as the
+ * captured event stream. Anything else: no usage.
  */
 export function extractUsage(responseBody: string): Usage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(responseBody);
-  } catch {
-    return undefined;
-  }
+  const parsed = decodeResponseBody(responseBody);
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const usage = (parsed as { usage?: unknown }).usage;
   if (typeof usage !== 'object' || usage === null) return undefined;

@@ -248,6 +248,15 @@ export async function findRequestDetail(db: Executor, id: string): Promise<Reque
   return row ? { ...toRequestRow(row), completionWindow: (row.completion_window as string | null) ?? null } : undefined;
 }
 
+/** Several requests with their batch, for the poller's batched checks. */
+export async function findRequestDetails(db: Executor, ids: readonly string[]): Promise<RequestDetail[]> {
+  if (ids.length === 0) return [];
+  const result = await db.execute<Record<string, unknown>>(sql`
+    SELECT r.*, b.completion_window FROM requests r LEFT JOIN batches b ON b.id = r.batch_id
+    WHERE r.id = ANY(${sql.param(ids)}::uuid[])`);
+  return result.rows.map((row) => ({ ...toRequestRow(row), completionWindow: (row.completion_window as string | null) ?? null }));
+}
+
 /** @throws RequestNotFound */
 export async function getRequestDetail(db: Executor, id: string): Promise<RequestDetail> {
   const detail = await findRequestDetail(db, id);

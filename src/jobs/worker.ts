@@ -1,0 +1,35 @@
+import type { PgBoss, WorkOptions } from 'pg-boss';
+import type { Executor } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { QUEUES } from './definitions.ts';
+import { completeResponseHandler } from './handlers/complete-response.ts';
+import { createResponseHandler } from './handlers/create-response.ts';
+import { work, type JobEvents } from './run.ts';
+
+export interface ResponseWorkerOptions {
+  boss: PgBoss;
+  db: Executor;
+  logger: Logger;
+  /** Jobs per fetch; the handler writes each fetch with one statement. */
+  batchSize?: number;
+  /** Fetch loops per queue in this process. */
+  localConcurrency?: number;
+  events?: JobEvents;
+}
+
+/**
+ * The `worker` role's queues: create-response and complete-response. Big batches with
+ * burst-when-full keep fetching while there is a backlog; NOTIFY wakes an idle worker the
+ * moment a job arrives, so the polling interval only matters if NOTIFY is lost.
+ */
+export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise<void> {
+  const options: Omit<WorkOptions, 'perJobResults' | 'transactional'> = {
+    batchSize: opts.batchSize ?? 200,
+    burstWhenBatchFull: true,
+    localConcurrency: opts.localConcurrency ?? 2,
+    pollingIntervalSeconds: 0.5,
+    notifyPollingIntervalSeconds: 2,
+  };
+  await work(opts.boss, QUEUES.createResponse, options, createResponseHandler(opts.db), opts.logger, opts.events);
+  await work(opts.boss, QUEUES.completeResponse, options, completeResponseHandler(opts.db), opts.logger, opts.events);
+}
