@@ -47,10 +47,14 @@ export class Producer {
   }
 
   async #insert(queue: typeof QUEUES.createResponse | typeof QUEUES.completeResponse, items: { requestId: string }[]) {
-    await this.#boss.insert(
-      queue,
-      items.map((data) => ({ id: jobId(queue, data.requestId), data })),
-    );
+    // A re-send of a job still waiting in the same batch is the same job: pg-boss rejects a
+    // batch that names one id twice, so keep the first.
+    const jobs = new Map<string, { id: string; data: object }>();
+    for (const data of items) {
+      const id = jobId(queue, data.requestId);
+      if (!jobs.has(id)) jobs.set(id, { id, data });
+    }
+    await this.#boss.insert(queue, [...jobs.values()]);
   }
 }
 

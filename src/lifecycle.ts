@@ -1,0 +1,48 @@
+import { ConfigError, loadConfig, type Env } from './config.ts';
+import type { Logger } from './logger.ts';
+
+/** Reads the configuration or exits with a message that names the bad variable. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Env {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`volley: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Runs `shutdown` once on SIGTERM or SIGINT, then exits 0 (1 if shutdown threw). A second
+ * signal while shutting down exits at once: the operator asked twice.
+ */
+export function onShutdownSignal(log: Logger, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      shutdown().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+/** Separate roles (Procfile) share one server; only `npm start` may use an embedded one. */
+export function requireDatabaseUrl(env: Env, role: string): string {
+  if (!env.DATABASE_URL) {
+    process.stderr.write(
+      `volley: DATABASE_URL is required for the ${role} role (npm start runs every role on an embedded PostgreSQL)\n`,
+    );
+    process.exit(2);
+  }
+  return env.DATABASE_URL;
+}

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { CompleteResponsePayload, CreateResponsePayload } from '../../src/jobs/definitions.ts';
+
+export interface RequestFixture {
+  create: CreateResponsePayload;
+  complete: CompleteResponsePayload;
+}
+
+/** A realtime request's two job payloads with fresh ids; `status` picks the upstream outcome. */
+export function realtimeRequest(opts: { status?: number; owner?: string; model?: string } = {}): RequestFixture {
+  const requestId = randomUUID();
+  const owner = opts.owner ?? randomUUID();
+  const status = opts.status ?? 200;
+  const model = opts.model ?? 'dev-model';
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: `hello ${requestId}` }] });
+  const responseBody =
+    status < 400
+      ? JSON.stringify({
+          id: `chatcmpl-${requestId}`,
+          object: 'chat.completion',
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: `answer ${requestId}` }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 },
+        })
+      : JSON.stringify({ error: { message: `upstream said ${status}`, type: 'server_error', param: null, code: null } });
+  const common = {
+    requestId,
+    batchId: randomUUID(),
+    model,
+    endpoint: '/v1/chat/completions',
+    serviceTier: 'default' as const,
+    createdBy: owner,
+    apiKeyId: randomUUID(),
+  };
+  const started = new Date();
+  return {
+    create: { ...common, body },
+    complete: {
+      ...common,
+      requestBody: body,
+      statusCode: status,
+      responseBody,
+      startedAt: started.toISOString(),
+      finishedAt: new Date(started.getTime() + 5).toISOString(),
+    },
+  };
+}

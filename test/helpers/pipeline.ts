@@ -1,0 +1,35 @@
+import type { PgBoss } from 'pg-boss';
+import { startBoss } from '../../src/jobs/boss.ts';
+import { Producer } from '../../src/jobs/enqueue.ts';
+import { startResponseWorkers } from '../../src/jobs/worker.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const silentLogger = createLogger('silent');
+
+export interface Pipeline {
+  t: TestDatabase;
+  boss: PgBoss;
+  producer: Producer;
+  stop(): Promise<void>;
+}
+
+/** A test database with pg-boss, the response workers and a producer, all in-process. */
+export async function startPipeline(opts: { workers?: boolean; batchSize?: number } = {}): Promise<Pipeline> {
+  const t = await createTestDatabase();
+  const boss = await startBoss({ url: t.url, logger: silentLogger, supervise: false, schedule: false, max: 10 });
+  if (opts.workers !== false) {
+    await startResponseWorkers({ boss, db: t.db, logger: silentLogger, batchSize: opts.batchSize });
+  }
+  const producer = new Producer(boss);
+  return {
+    t,
+    boss,
+    producer,
+    async stop() {
+      await producer.close();
+      await boss.stop({ graceful: true, timeout: 5_000 });
+      await t.drop();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// The `worker` role: create-response and complete-response jobs, plus the sweeper.
+import { openDatabase } from '../src/db/client.ts';
+import { startBoss } from '../src/jobs/boss.ts';
+import { startResponseWorkers } from '../src/jobs/worker.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
+import { createLogger } from '../src/logger.ts';
+
+const env = loadConfigOrExit(process.env);
+const log = createLogger(env.LOG_LEVEL).child({ role: 'worker' });
+const url = requireDatabaseUrl(env, 'worker');
+const database = openDatabase(url, { max: 10, applicationName: 'volley-worker' });
+const boss = await startBoss({ url, logger: log });
+await startResponseWorkers({ boss, db: database.db, logger: log });
+log.info('worker role ready');
+
+onShutdownSignal(log, async () => {
+  // Stop fetching, let running batches finish; what is still running at the timeout is
+  // failed back to pg-boss and retried by another worker, so nothing is lost.
+  await boss.stop({ graceful: true, timeout: 20_000 });
+  await database.close();
+});
