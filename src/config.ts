@@ -66,7 +66,14 @@ export const envSchema = z.object({
   REALTIME_STALE_AFTER: duration('15m'),
   MODEL_CONCURRENCY: positiveInt(16),
   MODEL_CONCURRENCY_OVERRIDES: modelLimits,
+  /** Request processor: upstream calls one flex process runs at once, across models. */
+  PROCESSOR_CONCURRENCY: positiveInt(16),
+  /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
+  RETRY_BASE_MS: positiveInt(1_000),
+  RETRY_MAX_MS: positiveInt(60_000),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How long a stopping worker waits for running jobs before handing them back for retry. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

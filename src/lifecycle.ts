@@ -16,15 +16,21 @@ export function loadConfigOrExit(env: Record<string, string | undefined>): Env {
 
 /**
  * Runs `shutdown` once on SIGTERM or SIGINT, then exits 0 (1 if shutdown threw). A second
- * signal while shutting down exits at once: the operator asked twice.
+ * signal while shutting down exits at once: the operator asked twice. `hardLimitMs` bounds
+ * the whole shutdown: closing a pool waits for statements still running (one blocked on a
+ * lock could wait forever), and by then pg-boss has already handed unfinished jobs back.
  */
-export function onShutdownSignal(log: Logger, shutdown: () => Promise<void>): void {
+export function onShutdownSignal(log: Logger, shutdown: () => Promise<void>, hardLimitMs = 30_000): void {
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) process.exit(1);
       stopping = true;
       log.info({ signal }, 'shutting down');
+      setTimeout(() => {
+        log.warn({ hardLimitMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, hardLimitMs).unref();
       shutdown().then(
         () => process.exit(0),
         (err: unknown) => {

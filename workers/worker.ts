@@ -16,6 +16,6 @@ log.info('worker role ready');
 onShutdownSignal(log, async () => {
   // Stop fetching, let running batches finish; what is still running at the timeout is
   // failed back to pg-boss and retried by another worker, so nothing is lost.
-  await boss.stop({ graceful: true, timeout: 20_000 });
+  await boss.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS });
   await database.close();
-});
+}, env.SHUTDOWN_TIMEOUT_MS + 5_000);
