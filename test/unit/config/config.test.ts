@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config.ts';
+import { parseDuration } from '../../../src/duration.ts';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const env = loadConfig({});
+    expect(env).toMatchObject({
+      PORT: 8080,
+      DATA_DIR: '.data',
+      FLEX_COMPLETION_WINDOW: '1h',
+      BACKGROUND_COMPLETION_WINDOW: '10m',
+      MAX_BODY_BYTES: 10 * 1024 * 1024,
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['FLEX_COMPLETION_WINDOW', 'an hour'],
+    ['MAX_BODY_BYTES', '-1'],
+    ['UPSTREAM_URL', 'not a url'],
+    ['MODEL_CONCURRENCY_OVERRIDES', 'gpt-4o=zero'],
+  ])('a bad %s stops start-up with a message naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('requires ADMIN_TOKEN when DATABASE_URL is set', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@localhost/db' })).toThrow(/ADMIN_TOKEN/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/db', ADMIN_TOKEN: 'x'.repeat(20) }).ADMIN_TOKEN).toBe('x'.repeat(20));
+  });
+
+  it('parses per-model limits and routes', () => {
+    const env = loadConfig({ MODEL_CONCURRENCY_OVERRIDES: 'gpt-4o=2, llama=8', UPSTREAM_ROUTES: 'llama=http://gpu:8000/v1/' });
+    expect(env.MODEL_CONCURRENCY_OVERRIDES).toEqual({ 'gpt-4o': 2, llama: 8 });
+    expect(env.UPSTREAM_ROUTES).toEqual({ llama: 'http://gpu:8000/v1' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['0s', 0],
+    ['250ms', 250],
+    ['10m', 600_000],
+    ['1h', 3_600_000],
+    ['24h', 86_400_000],
+    ['2d', 172_800_000],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '1', 'h', '1.5h', '-1m', '1 h', '1w'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+});

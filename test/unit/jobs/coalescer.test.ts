@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer } from '../../../src/jobs/coalescer.ts';
+
+describe('Coalescer', () => {
+  it('flushes a lone item at once and groups items that arrive while flushes are in flight', async () => {
+    const flushed: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number>(
+      async (items) => {
+        flushed.push(items);
+        if (flushed.length === 1) await gate;
+      },
+      { maxInFlight: 1 },
+    );
+    const first = c.add(1);
+    await new Promise((r) => setImmediate(r));
+    expect(flushed).toEqual([[1]]);
+    const rest = [2, 3, 4].map((n) => c.add(n));
+    await new Promise((r) => setImmediate(r));
+    expect(flushed).toHaveLength(1); // waiting for the in-flight flush
+    release();
+    await Promise.all([first, ...rest]);
+    expect(flushed).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('caps a flush at maxBatch', async () => {
+    const sizes: number[] = [];
+    const c = new Coalescer<number>(async (items) => void sizes.push(items.length), { maxBatch: 3, maxInFlight: 1 });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => c.add(i)));
+    expect(sizes).toEqual([3, 3, 2]);
+  });
+
+  it('rejects every item of a failed flush and keeps serving later items', async () => {
+    let fail = true;
+    const c = new Coalescer<string>(async () => {
+      if (fail) throw new Error('database down');
+    });
+    const results = await Promise.allSettled([c.add('a'), c.add('b')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    await expect(c.add('c')).resolves.toBeUndefined();
+  });
+
+  it('drain waits for everything added so far', async () => {
+    let done = 0;
+    const c = new Coalescer<number>(async (items) => {
+      await new Promise((r) => setTimeout(r, 20));
+      done += items.length;
+    });
+    void c.add(1);
+    void c.add(2);
+    await c.drain();
+    expect(done).toBe(2);
+    expect(c.size).toBe(0);
+  });
+});
