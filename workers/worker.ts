@@ -1,7 +1,9 @@
 // The `worker` role: create-response and complete-response jobs, plus the sweeper.
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
+import { startSweeper } from '../src/jobs/sweeper.ts';
 import { startResponseWorkers } from '../src/jobs/worker.ts';
+import { parseDuration } from '../src/duration.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -11,6 +13,7 @@ const url = requireDatabaseUrl(env, 'worker');
 const database = openDatabase(url, { max: 10, applicationName: 'volley-worker' });
 const boss = await startBoss({ url, logger: log });
 await startResponseWorkers({ boss, db: database.db, logger: log });
+await startSweeper({ boss, db: database.db, logger: log, staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)! });
 log.info('worker role ready');
 
 onShutdownSignal(log, async () => {
