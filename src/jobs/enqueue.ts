@@ -113,13 +113,17 @@ export async function sendProcessRequest(
   requestId: string,
   opts: { priority: number; model: string; attempt?: number; startAfter?: Date },
 ): Promise<void> {
-  const attempt = opts.attempt ?? 0;
   const payload: ProcessRequestPayload = { requestId };
   await boss.send(QUEUES.processRequest, payload, {
-    id: jobId(QUEUES.processRequest, attempt === 0 ? requestId : `${requestId}#${attempt}`),
+    id: processRequestJobId(requestId, opts.attempt ?? 0),
     priority: opts.priority,
     group: { id: opts.model, tier: opts.model },
     ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
     db: fromDrizzle(tx, sql),
   });
+}
+
+/** The id of the process-request job for `attempt` (0-based) of a request. */
+export function processRequestJobId(requestId: string, attempt: number): string {
+  return jobId(QUEUES.processRequest, attempt === 0 ? requestId : `${requestId}#${attempt}`);
 }

@@ -5,3 +5,9 @@
  */
 export const TERMINAL_CHANNEL = 'volley_request_terminal';
 export const NOTIFY_IDS_PER_MESSAGE = 200;
+
+/**
+ * The NOTIFY channel on which `cancelRequest` announces a canceled request's id (one id per
+ * message), so whichever flex process holds its upstream call aborts it.
+ */
+export const CANCEL_CHANNEL = 'volley_request_cancel';

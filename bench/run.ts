@@ -1,0 +1,216 @@
+// `npm run bench`: volley's benchmarks (bench/README.md). Prints a table and writes
+// bench/results/latest.json. DATABASE_URL: run on that server (a fresh database, dropped at
+// the end); unset: on an embedded PostgreSQL started here, fsync on.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../src/db/client.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { startBoss } from '../src/jobs/boss.ts';
+import { createLogger } from '../src/logger.ts';
+import { openBenchDatabase } from './lib/database.ts';
+import { ROOT, spawnRole, vmHwmMb, waitForHttp, type Role } from './lib/processes.ts';
+import { round } from './lib/stats.ts';
+import { runP1, type P1Result } from './p1-pipeline.ts';
+import { runP2, type P2Result } from './p2-gateway.ts';
+import { runP3, type P3Result } from './p3-wake.ts';
+import { runP4, type P4Result } from './p4-processor.ts';
+
+const env = process.env;
+const int = (name: string, fallback: number): number => {
+  const v = Number(env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const REPS = int('BENCH_REPS', 3);
+const CHILD_LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
+/** Comma-separated subset of p1,p2,p3,p4 (default: all). */
+const ONLY = new Set((env.BENCH_ONLY ?? 'p1,p2,p3,p4').split(',').map((s) => s.trim()));
+const t0 = performance.now();
+const log = (line: string): void => {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+};
+
+const database = await openBenchDatabase(log);
+const roles: Role[] = [];
+let p1: P1Result | undefined;
+let p2: P2Result | undefined;
+let p3: P3Result | undefined;
+let p4: P4Result | null = null;
+let p4Reason: string | undefined;
+const rss: Record<string, number | undefined> = {};
+const errors: string[] = [];
+const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'bench-check' });
+
+try {
+  // P1 first, in this process, before any worker process exists (it would take the jobs).
+  if (ONLY.has('p1')) p1 = await runP1({
+    url: database.url,
+    reps: REPS,
+    pairs: int('BENCH_P1_PAIRS', 4000),
+    clients: int('BENCH_CLIENTS', 16),
+    insertSeconds: int('BENCH_P1_INSERT_SECONDS', 4),
+    log,
+  });
+
+  // The roles as separate processes on the same database.
+  const upstreamPort = await freePort();
+  const upstream = spawnRole('dev-upstream', 'src/dev-upstream/main.ts', {
+    DEV_UPSTREAM_PORT: String(upstreamPort),
+    DEV_UPSTREAM_LATENCY_MS: '0',
+  });
+  roles.push(upstream);
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
+  const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+  const common = {
+    DATABASE_URL: database.url,
+    ADMIN_TOKEN: adminToken,
+    UPSTREAM_URL: upstreamUrl,
+    LOG_LEVEL: CHILD_LOG_LEVEL,
+    // Profiling hook, e.g. BENCH_CHILD_NODE_OPTIONS=--cpu-prof (profiles land in the repo root).
+    ...(env.BENCH_CHILD_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_CHILD_NODE_OPTIONS } : {}),
+  };
+  const worker = spawnRole('worker', 'workers/worker.ts', common);
+  roles.push(worker);
+  const webPort = await freePort();
+  const web = spawnRole('web', 'workers/web.ts', { ...common, PORT: String(webPort), HOST: '127.0.0.1' });
+  roles.push(web);
+  const gatewayUrl = `http://127.0.0.1:${webPort}`;
+  await waitForHttp(`${upstreamUrl}/models`, upstream);
+  await waitForHttp(`${gatewayUrl}/readyz`, web);
+  const keyRes = await fetch(`${gatewayUrl}/admin/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user: 'bench', name: 'bench' }),
+  });
+  if (!keyRes.ok) throw new Error(`POST /admin/api-keys: ${keyRes.status} ${await keyRes.text()}`);
+  const { key } = (await keyRes.json()) as { key: string };
+  log(`roles up: dev upstream :${upstreamPort}, web :${webPort}, worker pid ${worker.pid}`);
+
+  if (ONLY.has('p2')) p2 = await runP2({
+    gatewayUrl,
+    upstreamUrl,
+    apiKey: key,
+    db: pool,
+    reps: REPS,
+    sequentialCalls: int('BENCH_C1_CALLS', 400),
+    rateMs: int('BENCH_R500_MS', 3000),
+    stepMs: int('BENCH_STEP_MS', 3000),
+    drainLimitMs: int('BENCH_DRAIN_LIMIT_MS', 3000),
+    stepP99LimitMs: int('BENCH_STEP_P99_LIMIT_MS', 100),
+    rates: (env.BENCH_RATES ?? '500,1000,1500,2000,2500,3000,4000').split(',').map(Number),
+    log,
+  });
+  for (const r of roles) r.peakRssMb();
+
+  if (ONLY.has('p3')) p3 = await runP3({ url: database.url, reps: REPS, waits: int('BENCH_P3_WAITS', 200), log });
+
+  if (ONLY.has('p4')) try {
+    const db = openDatabase(database.url, { max: 4, applicationName: 'bench-p4' });
+    const boss = await startBoss({ url: database.url, logger: createLogger('silent'), supervise: false, schedule: false, max: 4 });
+    try {
+      p4 = await runP4({
+        url: database.url,
+        db: db.db,
+        pool,
+        boss,
+        reps: REPS,
+        requests: int('BENCH_P4_REQUESTS', 3000),
+        maxSeconds: int('BENCH_P4_MAX_SECONDS', 15),
+        startFlex: () => spawnRole('flex', 'workers/flex.ts', common),
+        log,
+      });
+    } finally {
+      await boss.stop({ graceful: false, timeout: 1_000 });
+      await db.close();
+    }
+  } catch (err) {
+    p4Reason = `P4 could not run: ${err instanceof Error ? err.message : String(err)}`;
+    log(p4Reason);
+  }
+} catch (err) {
+  errors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  log(`bench failed: ${errors[0]}`);
+} finally {
+  for (const r of roles) {
+    r.peakRssMb();
+    await r.stop();
+    rss[r.name] = r.maxRssMb;
+  }
+  if (p4?.flex_rss_mb !== undefined) rss.flex = p4.flex_rss_mb;
+  rss['bench (load generator, P1/P3 in-process)'] = vmHwmMb(process.pid);
+  await pool.end();
+  await database.close();
+}
+
+const lost = (p1?.lost ?? 0) + (p2?.lost ?? 0) + (p3?.lost ?? 0) + (p4?.lost ?? 0);
+const r = (v: number | undefined, d = 2): number | null => (v === undefined || !Number.isFinite(v) ? null : round(v, d));
+const rssMb = Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, r(v, 1)]));
+const result = {
+  p1: p1 && { pairs_per_s: r(p1.pairs_per_s, 0), insert_tps: r(p1.insert_tps, 0), ratio: r(p1.ratio, 3), clients: p1.clients, pairs_per_run: p1.pairs_per_run, lost: p1.lost, runs: p1.runs },
+  p2: p2 && {
+    c1: { p50_ms: r(p2.c1.p50_ms), p95_ms: r(p2.c1.p95_ms), p99_ms: r(p2.c1.p99_ms), runs: p2.c1.runs },
+    r500: { p50_ms: r(p2.r500.p50_ms), p95_ms: r(p2.r500.p95_ms), p99_ms: r(p2.r500.p99_ms), runs: p2.r500.runs },
+    max_tracked_rps: p2.max_tracked_rps,
+    max_rps_runs: p2.max_rps_runs,
+    tracked_requests: p2.tracked,
+    lost: p2.lost,
+  },
+  p3: p3 && { p50_ms: r(p3.p50_ms), p99_ms: r(p3.p99_ms), from_ack: p3.from_ack, concurrent: p3.concurrent, method: p3.method, runs: p3.runs, lost: p3.lost },
+  p4: p4 ? { req_per_s: r(p4.req_per_s, 0), requests_per_run: p4.requests_per_run, runs: p4.runs, lost: p4.lost, unfinished: p4.unfinished } : { req_per_s: null, reason: p4Reason ?? 'not run' },
+  rss_mb: rssMb,
+  lost,
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memory_mb: Math.round(os.totalmem() / 2 ** 20),
+    loadavg_at_end: os.loadavg().map((v) => round(v, 2)),
+    node: process.version,
+    database: database.kind,
+    postgres: database.serverVersion,
+    postgres_settings: database.settings,
+  },
+  when: new Date().toISOString(),
+  reps: REPS,
+  duration_s: round((performance.now() - t0) / 1000, 1),
+  errors,
+};
+const out = path.join(ROOT, 'bench/results/latest.json');
+await mkdir(path.dirname(out), { recursive: true });
+await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+
+// The table: medians over REPS runs, each compared with its target.
+type Row = [string, number | null | undefined, string, boolean | undefined];
+const rows: Row[] = [
+  ['P1 pipeline pairs/s', result.p1?.pairs_per_s, '', undefined],
+  ['P1 single-row INSERT tps', result.p1?.insert_tps, '', undefined],
+  ['P1 ratio', result.p1?.ratio, '>= 0.30', cmp(result.p1?.ratio, '>=', 0.3)],
+  ['P2 c1 added p50 ms', result.p2?.c1.p50_ms, '<= 1', cmp(result.p2?.c1.p50_ms, '<=', 1)],
+  ['P2 c1 added p95 ms', result.p2?.c1.p95_ms, '', undefined],
+  ['P2 c1 added p99 ms', result.p2?.c1.p99_ms, '<= 3', cmp(result.p2?.c1.p99_ms, '<=', 3)],
+  ['P2 r500 added p50 ms', result.p2?.r500.p50_ms, '<= 2', cmp(result.p2?.r500.p50_ms, '<=', 2)],
+  ['P2 r500 added p95 ms', result.p2?.r500.p95_ms, '', undefined],
+  ['P2 r500 added p99 ms', result.p2?.r500.p99_ms, '<= 10', cmp(result.p2?.r500.p99_ms, '<=', 10)],
+  ['P2 max tracked rps', result.p2?.max_tracked_rps, '>= 1500', cmp(result.p2?.max_tracked_rps, '>=', 1500)],
+  ['P3 wake p50 ms', result.p3?.p50_ms, '<= 10', cmp(result.p3?.p50_ms, '<=', 10)],
+  ['P3 wake p99 ms', result.p3?.p99_ms, '<= 50', cmp(result.p3?.p99_ms, '<=', 50)],
+  ['P4 processor req/s', result.p4.req_per_s, '>= 1000', cmp(result.p4.req_per_s, '>=', 1000)],
+  ...Object.entries(rssMb).map(([k, v]): Row => [`RSS MB ${k}`, v, '<= 256', cmp(v, '<=', 256)]),
+  ['lost', lost, '= 0', lost === 0],
+];
+const w0 = Math.max(...rows.map((x) => x[0].length));
+process.stdout.write(`\nvolley bench: ${REPS} runs each (medians), ${database.kind} PostgreSQL ${database.serverVersion}, ${result.machine.cores} cores, ${result.duration_s} s\n\n`);
+process.stdout.write(`${'metric'.padEnd(w0)}  ${'value'.padStart(9)}  ${'target'.padEnd(8)}  ok\n`);
+for (const [name, value, target, ok] of rows) {
+  const v = value === null || value === undefined ? 'n/a' : String(value);
+  process.stdout.write(`${name.padEnd(w0)}  ${v.padStart(9)}  ${target.padEnd(8)}  ${ok === undefined ? '' : ok ? 'yes' : 'NO'}\n`);
+}
+process.stdout.write(`\nwritten to ${path.relative(process.cwd(), out)}\n`);
+if (errors.length > 0) process.exitCode = 1;
+process.exit();
+
+function cmp(v: number | null | undefined, op: '<=' | '>=', target: number): boolean | undefined {
+  if (v === null || v === undefined) return undefined;
+  return op === '<=' ? v <= target : v >= target;
+}

@@ -1,0 +1,67 @@
+// What the gateway's routes are given. Route files reach the database only through store/
+// functions and the queues only through these interfaces (implemented by jobs/enqueue.ts
+// and the poller), so they hold no SQL and no pg-boss calls.
+import type { Db } from '../db/client.ts';
+import type { Env } from '../config.ts';
+import type { BatchOf1Input } from '../jobs/enqueue.ts';
+import type { CompleteResponsePayload, CreateResponsePayload } from '../jobs/definitions.ts';
+import type { Logger } from '../logger.ts';
+import type { ResponseObject } from '../responses/response-object.ts';
+import type { UpstreamProxy } from '../upstream/proxy.ts';
+import type { KeyCache } from './auth.ts';
+import type { CompletionTracker } from './tracking.ts';
+
+export type GatewayConfig = Pick<
+  Env,
+  | 'MAX_BODY_BYTES'
+  | 'ADMIN_TOKEN'
+  | 'BACKGROUND_COMPLETION_WINDOW'
+  | 'FLEX_COMPLETION_WINDOW'
+  | 'BLOCKING_FLEX_TIMEOUT_MS'
+  | 'API_KEY_CACHE_TTL_MS'
+>;
+
+/** The queue operations the gateway performs. */
+export interface GatewayJobs {
+  /** Resolves once the create-response job is durably stored. */
+  enqueueCreateResponse(payload: CreateResponsePayload): Promise<void>;
+  enqueueCompleteResponse(payload: CompleteResponsePayload): Promise<void>;
+  /** Pending row + process-request job in one transaction (background and flex). */
+  createBatchOf1(input: BatchOf1Input): Promise<void>;
+}
+
+export interface TerminalWaiter {
+  /** Rejects with WaitTimeout after `timeoutMs`. */
+  waitForTerminal(requestId: string, opts: { timeoutMs: number }): Promise<ResponseObject>;
+}
+
+export interface Readiness {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  db: Db;
+  jobs: GatewayJobs;
+  poller: TerminalWaiter;
+  upstream: UpstreamProxy;
+  /**
+   * Cancels a background request (store/cancel.ts): a pending row becomes canceled at once,
+   * an in-flight one has its upstream call aborted. Unset: cancel answers 501.
+   */
+  cancelRequest?: (requestId: string) => Promise<unknown>;
+  /** Defaults to a cache over the api_keys table with API_KEY_CACHE_TTL_MS. */
+  keys?: KeyCache;
+  /** Defaults to a tracker over `jobs.enqueueCompleteResponse`. */
+  tracker?: CompletionTracker;
+  /** Defaults to checking the database and its migrations. */
+  readiness?: () => Promise<Readiness>;
+}
+
+export interface GatewayContext extends GatewayDeps {
+  keys: KeyCache;
+  tracker: CompletionTracker;
+  readiness: () => Promise<Readiness>;
+}

@@ -1,0 +1,136 @@
+// The one place that turns errors into HTTP answers: every error the gateway sends, its own
+// or Fastify's, is an OpenAI error envelope {"error":{"message","type","param","code"}}.
+import {
+  AppError,
+  InvalidResponseId,
+  RequestNotFound,
+  RequestStateConflict,
+  Validation,
+  WaitTimeout,
+} from '../errors.ts';
+
+export interface ErrorEnvelope {
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | number | null;
+  };
+}
+
+/** An error the gateway answers with a specific status and envelope. */
+export class HttpError extends AppError {
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+
+  constructor(status: number, message: string, opts: { code?: string; type?: string; param?: string | null } = {}) {
+    super(opts.code ?? 'http_error', message, { retryable: false });
+    this.status = status;
+    this.type = opts.type ?? errorTypeForHttpStatus(status);
+    this.param = opts.param ?? null;
+  }
+
+  get envelope(): ErrorEnvelope {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+/** The OpenAI error type for a status (DESIGN 7); other 4xx are request errors, 5xx server errors. */
+export function errorTypeForHttpStatus(status: number): string {
+  switch (status) {
+    case 401:
+      return 'authentication_error';
+    case 402:
+      return 'insufficient_credits';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 429:
+      return 'rate_limit_error';
+    default:
+      return status < 500 ? 'invalid_request_error' : 'server_error';
+  }
+}
+
+export function envelope(status: number, message: string, code: string | null, param: string | null = null): ErrorEnvelope {
+  return { error: { message, type: errorTypeForHttpStatus(status), param, code } };
+}
+
+export const badRequest = (message: string, param: string | null = null, code = 'invalid_request') =>
+  new HttpError(400, message, { param, code });
+
+export const missingApiKey = () =>
+  new HttpError(401, 'You did not provide an API key. Send it as "Authorization: Bearer <key>".', {
+    code: 'missing_api_key',
+  });
+
+export const invalidApiKey = (prefix: string) =>
+  new HttpError(401, `Incorrect API key provided: ${prefix}…`, { code: 'invalid_api_key' });
+
+export const modelNotAllowed = (model: string) =>
+  new HttpError(403, `This API key is not allowed to use the model '${model}'.`, {
+    code: 'model_not_allowed',
+    param: 'model',
+  });
+
+/** Malformed, unknown, deleted and other users' ids all look the same: no existence leaks. */
+export const responseNotFound = (id: string) =>
+  new HttpError(404, `No response found with id '${id.slice(0, 100)}'.`, { code: 'response_not_found', param: 'id' });
+
+export interface HttpErrorAnswer {
+  status: number;
+  body: ErrorEnvelope;
+  /** True for errors that are our fault (5xx that were not expected): log them with their stack. */
+  unexpected: boolean;
+}
+
+interface FastifyLikeError {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  validation?: unknown;
+}
+
+/** Maps any thrown value to the HTTP status and envelope the client gets. */
+export function toHttpError(err: unknown): HttpErrorAnswer {
+  if (err instanceof HttpError) return { status: err.status, body: err.envelope, unexpected: false };
+  if (err instanceof InvalidResponseId) return expected(404, err.message, 'response_not_found', 'id');
+  if (err instanceof RequestNotFound) return expected(404, `No response found with id 'resp_${err.requestId}'.`, 'response_not_found', 'id');
+  if (err instanceof Validation) {
+    return expected(400, err.message, 'invalid_request', err.issues[0]?.path ?? null);
+  }
+  if (err instanceof WaitTimeout) return expected(504, err.message, 'timeout');
+  if (err instanceof RequestStateConflict) return expected(409, err.message, 'request_state_conflict');
+  const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyLikeError;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const message = typeof e.message === 'string' ? e.message : 'Internal error';
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return expected(413, 'The request body is too large.', 'request_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return expected(415, message, 'unsupported_media_type');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return expected(400, 'We could not parse the JSON body of your request.', 'invalid_json');
+  }
+  if (e.validation !== undefined) return expected(400, message, 'invalid_request');
+  // Fastify's and Node's client errors (bad content length, …) carry a 4xx statusCode and a safe message.
+  if (status !== undefined && status >= 400 && status < 500) {
+    return expected(status, message, code?.startsWith('FST_') ? code.slice(4).toLowerCase() : 'invalid_request');
+  }
+  if (err instanceof AppError && status === undefined) {
+    return { status: 500, body: envelope(500, 'The server had an error while processing your request.', err.code), unexpected: true };
+  }
+  return {
+    status: status !== undefined && status >= 500 && status < 600 ? status : 500,
+    body: envelope(500, 'The server had an error while processing your request.', 'internal_error'),
+    unexpected: true,
+  };
+}
+
+function expected(status: number, message: string, code: string | null, param: string | null = null): HttpErrorAnswer {
+  return { status, body: envelope(status, message, code, param), unexpected: false };
+}

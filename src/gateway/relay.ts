@@ -1,0 +1,194 @@
+// Relays one request to the upstream and its answer back to the client, capturing a copy.
+// Streams (text/event-stream) go through chunk by chunk as they arrive; a JSON answer is
+// sent whole (the client cannot use half a JSON body, and on /v1/responses its id must be
+// replaced first). The reply is written on the raw Node response (Fastify's hijack), so no
+// serialisation or hook runs between the upstream's bytes and the client's socket.
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { errors as undiciErrors } from 'undici';
+import { upstreamDuration } from '../metrics.ts';
+import { createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
+import type { UpstreamProxy } from '../upstream/proxy.ts';
+import type { CreateEndpoint } from './create-request.ts';
+import { envelope } from './http-errors.ts';
+
+export const RESPONSE_ID_HEADER = 'x-volley-response-id';
+
+/** nginx's "client closed request": what the row records when the client left first. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+export interface RelayOptions {
+  upstream: UpstreamProxy;
+  reply: FastifyReply;
+  endpoint: CreateEndpoint;
+  model: string;
+  body: Buffer;
+  /** Set for tracked requests: the `resp_<uuid>` id (header, and body ids on /v1/responses). */
+  responseId?: string;
+  /** Sent upstream as x-volley-request-id. */
+  requestId?: string;
+}
+
+export interface RelayResult {
+  /** The status the client got (or CLIENT_CLOSED_STATUS). */
+  status: number;
+  /** The body to store: the final JSON (rebuilt for streams); '' for untracked requests. */
+  body: string;
+}
+
+// Hop-by-hop headers and those the relay sets itself.
+const SKIPPED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'date',
+  'server',
+]);
+
+export async function relay(opts: RelayOptions): Promise<RelayResult> {
+  const { reply, responseId } = opts;
+  const res = reply.raw;
+  reply.hijack();
+  const capture = responseId !== undefined;
+  const abort = new AbortController();
+  // 'close' after the response finished is normal; before, the client went away.
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  try {
+    const started = performance.now();
+    let upstream;
+    try {
+      upstream = await opts.upstream.send({
+        model: opts.model,
+        path: opts.endpoint.slice('/v1'.length),
+        body: opts.body,
+        signal: abort.signal,
+        ...(opts.requestId ? { volleyRequestId: opts.requestId } : {}),
+      });
+    } catch (err) {
+      if (abort.signal.aborted) return clientClosed();
+      return sendFailure(res, err, responseId);
+    }
+    const status = upstream.statusCode;
+    upstreamDuration.observe({ endpoint: opts.endpoint, status }, (performance.now() - started) / 1000);
+    const headers = clientHeaders(upstream.headers, responseId);
+    const contentType = upstream.headers['content-type'];
+    const streaming = typeof contentType === 'string' && contentType.includes('text/event-stream');
+
+    if (!streaming) {
+      let buf: Buffer;
+      try {
+        buf = Buffer.from(await upstream.body.arrayBuffer());
+      } catch (err) {
+        if (abort.signal.aborted) return clientClosed();
+        return sendFailure(res, err, responseId);
+      }
+      let text: string | undefined;
+      if (capture && opts.endpoint === '/v1/responses' && status < 300) {
+        text = buf.toString('utf8');
+        const rewritten = rewriteResponseBodyId(text, responseId);
+        if (rewritten !== undefined) {
+          text = rewritten;
+          buf = Buffer.from(rewritten, 'utf8');
+        }
+      }
+      headers['content-length'] = String(buf.length);
+      res.writeHead(status, headers);
+      res.end(buf);
+      return { status, body: capture ? (text ?? buf.toString('utf8')) : '' };
+    }
+
+    res.writeHead(status, headers);
+    // The client sees the status and headers now, before the first event.
+    res.flushHeaders();
+    const tap = capture
+      ? createStreamTap({ kind: streamKind(opts.endpoint), ...(opts.endpoint === '/v1/responses' ? { responseId } : {}) })
+      : undefined;
+    try {
+      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+        const out = tap ? tap.push(chunk) : chunk;
+        if (out.length > 0 && !res.write(out)) await drained(res);
+      }
+      const rest = tap?.end();
+      if (rest) res.write(rest);
+      res.end();
+    } catch (err) {
+      if (abort.signal.aborted || res.destroyed) return clientClosed();
+      // The upstream failed mid-stream: the client already has a 200, so all we can do is
+      // cut the connection (an SDK reports the truncated stream) and record the failure.
+      res.destroy();
+      return { status: 502, body: JSON.stringify(upstreamFailure(err).body) };
+    }
+    return { status, body: tap?.body() ?? '' };
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+function streamKind(endpoint: CreateEndpoint): StreamKind {
+  return endpoint === '/v1/responses' ? 'responses' : endpoint === '/v1/chat/completions' ? 'chat' : 'raw';
+}
+
+function clientHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  responseId: string | undefined,
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value !== undefined && !SKIPPED_HEADERS.has(name)) headers[name] = value;
+  }
+  if (responseId !== undefined) headers[RESPONSE_ID_HEADER] = responseId;
+  return headers;
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function clientClosed(): RelayResult {
+  const body = envelope(CLIENT_CLOSED_STATUS, 'The client closed the connection before the upstream finished.', 'client_closed_request');
+  return { status: CLIENT_CLOSED_STATUS, body: JSON.stringify(body) };
+}
+
+/** The status and envelope for an upstream call that produced no usable answer. */
+export function upstreamFailure(err: unknown): { status: number; body: ReturnType<typeof envelope> } {
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return { status: 504, body: envelope(504, 'The upstream model server did not answer in time.', 'upstream_timeout') };
+  }
+  const reason = err instanceof Error ? (err as Error & { code?: string }).code ?? err.name : 'unknown error';
+  return {
+    status: 502,
+    body: envelope(502, `The upstream model server could not be reached (${reason}).`, 'upstream_unreachable'),
+  };
+}
+
+function sendFailure(res: ServerResponse, err: unknown, responseId: string | undefined): RelayResult {
+  const { status, body } = upstreamFailure(err);
+  const text = JSON.stringify(body);
+  if (!res.headersSent && !res.destroyed) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+    if (responseId !== undefined) headers[RESPONSE_ID_HEADER] = responseId;
+    res.writeHead(status, headers);
+    res.end(text);
+  } else {
+    res.destroy();
+  }
+  return { status, body: text };
+}

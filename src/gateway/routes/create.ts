@@ -1,0 +1,227 @@
+// POST /v1/responses, /v1/chat/completions, /v1/embeddings: the four request paths of
+// DESIGN 1.1.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WaitTimeout } from '../../errors.ts';
+import { newId } from '../../ids.ts';
+import type { CreateResponsePayload } from '../../jobs/definitions.ts';
+import { toResponseId } from '../../responses/response-id.ts';
+import { toResponseObject, type ResponseObject } from '../../responses/response-object.ts';
+import type { ApiKeyOwner } from '../../store/api-keys.ts';
+import { authenticate, checkModel } from '../auth.ts';
+import { jsonBody, type JsonBody } from '../body.ts';
+import type { GatewayContext } from '../context.ts';
+import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint, type CreateRequest } from '../create-request.ts';
+import { HttpError, envelope } from '../http-errors.ts';
+import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
+
+const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
+
+/** Set by volley's request processor on its own upstream calls; such calls are not tracked again. */
+export const VOLLEY_REQUEST_ID_HEADER = 'x-volley-request-id';
+
+export function registerCreateRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  for (const endpoint of CREATE_ENDPOINTS) {
+    app.post(endpoint, (req, reply) => create(ctx, endpoint, req, reply));
+  }
+}
+
+async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: FastifyRequest, reply: FastifyReply) {
+  const owner = await authenticate(ctx.keys, req.headers.authorization);
+  const body = jsonBody(req);
+  const request = readCreateRequest(endpoint, body.value);
+  checkModel(owner, request.model);
+
+  if (req.headers[VOLLEY_REQUEST_ID_HEADER] !== undefined) {
+    // Our own request processor calling through a gateway: proxy, but do not track twice.
+    await relay({ upstream: ctx.upstream, reply, endpoint, model: request.model, body: body.raw });
+    return reply;
+  }
+  switch (request.path) {
+    case 'realtime':
+      return realtime(ctx, endpoint, req, reply, owner, request, body);
+    case 'background':
+    case 'flex-background':
+      return background(ctx, endpoint, req, reply, owner, request, body);
+    case 'flex-blocking':
+      return flexBlocking(ctx, endpoint, req, reply, owner, request, body);
+  }
+}
+
+/** Path 1: create-response durable before proxying, complete-response after the answer. */
+async function realtime(
+  ctx: GatewayContext,
+  endpoint: CreateEndpoint,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  owner: ApiKeyOwner,
+  request: CreateRequest,
+  body: JsonBody,
+) {
+  const requestId = newId();
+  req.volleyRequestId = requestId;
+  const startedAt = new Date();
+  const created: CreateResponsePayload = {
+    requestId,
+    batchId: newId(),
+    body: body.text,
+    model: request.model,
+    endpoint,
+    serviceTier: request.serviceTier,
+    createdBy: owner.userId,
+    apiKeyId: owner.id,
+  };
+  try {
+    await ctx.jobs.enqueueCreateResponse(created);
+  } catch (err) {
+    ctx.logger.error({ err, requestId }, 'could not enqueue create-response; request refused');
+    throw trackingUnavailable();
+  }
+  let result: RelayResult;
+  try {
+    result = await relay({
+      upstream: ctx.upstream,
+      reply,
+      endpoint,
+      model: request.model,
+      body: body.raw,
+      responseId: toResponseId(requestId),
+      requestId,
+    });
+  } catch (err) {
+    // A bug in the relay, not an upstream failure (those are answers). The row must still
+    // become terminal, and the hijacked reply must not hang.
+    ctx.logger.error({ err, requestId }, 'relay failed');
+    if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
+    reply.raw.end(JSON.stringify(INTERNAL_ERROR));
+    result = { status: 500, body: JSON.stringify(INTERNAL_ERROR) };
+  }
+  const { body: requestBody, ...rest } = created;
+  ctx.tracker.complete({
+    ...rest,
+    requestBody,
+    statusCode: result.status,
+    responseBody: result.body,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+  });
+  return reply;
+}
+
+/** Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. */
+async function background(
+  ctx: GatewayContext,
+  endpoint: CreateEndpoint,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  owner: ApiKeyOwner,
+  request: CreateRequest,
+  body: JsonBody,
+) {
+  const requestId = await enqueueBatchOf1(ctx, endpoint, req, owner, request, body);
+  const queued = toResponseObject({
+    id: requestId,
+    state: 'pending',
+    model: request.model,
+    serviceTier: request.serviceTier,
+    background: true,
+    body: body.text,
+    createdAt: new Date(),
+    completedAt: null,
+    failedAt: null,
+    canceledAt: null,
+    responseStatus: null,
+    responseBody: null,
+    error: null,
+    promptTokens: null,
+    completionTokens: null,
+    totalTokens: null,
+  });
+  return reply.code(202).header(RESPONSE_ID_HEADER, queued.id).header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
+}
+
+/** Path 4: as 3, then hold the connection until the request is terminal (or the wait times out). */
+async function flexBlocking(
+  ctx: GatewayContext,
+  endpoint: CreateEndpoint,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  owner: ApiKeyOwner,
+  request: CreateRequest,
+  body: JsonBody,
+) {
+  const requestId = await enqueueBatchOf1(ctx, endpoint, req, owner, request, body);
+  const responseId = toResponseId(requestId);
+  reply.header(RESPONSE_ID_HEADER, responseId);
+  let object: ResponseObject;
+  try {
+    object = await ctx.poller.waitForTerminal(requestId, { timeoutMs: ctx.config.BLOCKING_FLEX_TIMEOUT_MS });
+  } catch (err) {
+    if (!(err instanceof WaitTimeout)) throw err;
+    throw new HttpError(
+      504,
+      `The flex request did not finish within ${ctx.config.BLOCKING_FLEX_TIMEOUT_MS} ms. It is still running: ` +
+        `retrieve it with GET /v1/responses/${responseId}.`,
+      { code: 'timeout' },
+    );
+  }
+  return reply.code(statusForResponse(object)).send(object);
+}
+
+async function enqueueBatchOf1(
+  ctx: GatewayContext,
+  endpoint: CreateEndpoint,
+  req: FastifyRequest,
+  owner: ApiKeyOwner,
+  request: CreateRequest,
+  body: JsonBody,
+): Promise<string> {
+  const requestId = newId();
+  req.volleyRequestId = requestId;
+  const flex = request.serviceTier === 'flex';
+  try {
+    await ctx.jobs.createBatchOf1({
+      requestId,
+      body: body.text,
+      model: request.model,
+      endpoint,
+      serviceTier: request.serviceTier,
+      background: request.background,
+      createdBy: owner.userId,
+      apiKeyId: owner.id,
+      completionWindow: flex ? ctx.config.FLEX_COMPLETION_WINDOW : ctx.config.BACKGROUND_COMPLETION_WINDOW,
+    });
+  } catch (err) {
+    ctx.logger.error({ err, requestId }, 'could not store a background/flex request; request refused');
+    throw trackingUnavailable();
+  }
+  return requestId;
+}
+
+/**
+ * The request was not sent upstream. (For background and flex, an ambiguous failure, such as
+ * a connection lost during COMMIT, may still have stored it; a retry then makes a second one.)
+ */
+function trackingUnavailable(): HttpError {
+  return new HttpError(503, 'The gateway could not record the request. Please retry.', {
+    code: 'tracking_unavailable',
+  });
+}
+
+export const POLL_AFTER_HEADER = 'openai-poll-after-ms';
+/** Suggested polling interval for a response that is not finished yet. */
+export const POLL_AFTER_MS = '1000';
+
+/**
+ * The HTTP status that matches a terminal response object: 200 for completed (and for
+ * cancelled: the object itself says so, and the call did what was asked of it); for failed,
+ * the upstream's own status when it answered with one, 504 when it timed out or the request
+ * expired, 502 when it could not be reached, else 500.
+ */
+export function statusForResponse(object: ResponseObject): number {
+  if (object.status !== 'failed') return 200;
+  const code = object.error?.code;
+  if (typeof code === 'number' && code >= 400 && code <= 599) return code;
+  if (code === 'timeout' || code === 'expired') return 504;
+  if (code === 'network_error') return 502;
+  return 500;
+}

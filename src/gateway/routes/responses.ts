@@ -1,0 +1,70 @@
+// GET /v1/responses/{id}, POST /v1/responses/{id}/cancel, DELETE /v1/responses/{id}.
+// A malformed id, an unknown one, a deleted one and someone else's all answer the same 404
+// (never 403), so a client cannot learn that a response exists.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isTerminal } from '../../db/schema/requests.ts';
+import { InvalidResponseId, RequestStateConflict } from '../../errors.ts';
+import { parseResponseId, toResponseId } from '../../responses/response-id.ts';
+import { toResponseObject } from '../../responses/response-object.ts';
+import { findRequestDetail, markRequestDeleted, type RequestDetail } from '../../store/requests.ts';
+import { authenticate } from '../auth.ts';
+import type { GatewayContext } from '../context.ts';
+import { HttpError, badRequest, responseNotFound } from '../http-errors.ts';
+import { POLL_AFTER_HEADER, POLL_AFTER_MS } from './create.ts';
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export function registerResponseRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get('/v1/responses/:id', async (req: IdRequest, reply) => {
+    const detail = await ownedRequest(ctx, req);
+    if (!isTerminal(detail.state)) reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
+    return toResponseObject(detail);
+  });
+
+  app.post('/v1/responses/:id/cancel', async (req: IdRequest, reply) => {
+    let detail = await ownedRequest(ctx, req);
+    if (!detail.background) {
+      throw badRequest('Only responses created with background=true can be cancelled.', 'response_id', 'not_background');
+    }
+    // Idempotent: cancelling a finished (or already cancelled) response returns it as it is.
+    if (!isTerminal(detail.state)) {
+      if (ctx.cancelRequest === undefined) {
+        throw new HttpError(501, 'Cancelling is not available on this gateway.', { code: 'not_implemented' });
+      }
+      try {
+        await ctx.cancelRequest(detail.id);
+      } catch (err) {
+        // It became terminal on its own in the meantime: answer with what it became.
+        if (!(err instanceof RequestStateConflict)) throw err;
+      }
+      detail = (await findRequestDetail(ctx.db, detail.id)) ?? detail;
+    }
+    if (!isTerminal(detail.state)) reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
+    return toResponseObject(detail);
+  });
+
+  app.delete('/v1/responses/:id', async (req: IdRequest) => {
+    const detail = await ownedRequest(ctx, req);
+    // A concurrent DELETE that won is the same outcome for this caller.
+    await markRequestDeleted(ctx.db, detail.id);
+    return { id: toResponseId(detail.id), object: 'response', deleted: true };
+  });
+}
+
+/** The caller's own, not deleted request behind the `:id` parameter; else a 404. */
+async function ownedRequest(ctx: GatewayContext, req: IdRequest): Promise<RequestDetail> {
+  const owner = await authenticate(ctx.keys, req.headers.authorization);
+  const id = req.params.id;
+  let uuid: string;
+  try {
+    uuid = parseResponseId(id);
+  } catch (err) {
+    if (err instanceof InvalidResponseId) throw responseNotFound(id);
+    throw err;
+  }
+  const detail = await findRequestDetail(ctx.db, uuid);
+  if (detail === undefined || detail.deletedAt !== null || detail.createdBy !== owner.userId) {
+    throw responseNotFound(id);
+  }
+  return detail;
+}

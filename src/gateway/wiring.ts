@@ -1,0 +1,27 @@
+// Adapters from the process's shared pieces (producer, pg-boss, database, store) to the
+// interfaces the gateway's routes use. Used by workers/web.ts, workers/all-in-one.ts and
+// the test helper, so the three wire the gateway the same way.
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/client.ts';
+import { createBatchOf1, type Producer } from '../jobs/enqueue.ts';
+import type { JobEvents } from '../jobs/run.ts';
+import { jobOutcomes } from '../metrics.ts';
+import { cancelRequest } from '../store/cancel.ts';
+import type { GatewayJobs } from './context.ts';
+
+export function gatewayJobs(producer: Producer, db: Db, boss: PgBoss): GatewayJobs {
+  return {
+    enqueueCreateResponse: (p) => producer.enqueueCreateResponse(p),
+    enqueueCompleteResponse: (p) => producer.enqueueCompleteResponse(p),
+    createBatchOf1: (input) => createBatchOf1(db, boss, input),
+  };
+}
+
+export function gatewayCancel(db: Db): (requestId: string) => Promise<unknown> {
+  return (requestId) => cancelRequest(db, requestId);
+}
+
+/** Job runner events that feed the job-outcome counter of GET /metrics. */
+export const jobMetricsEvents: JobEvents = {
+  onOutcome: (queue, outcome, count) => jobOutcomes.inc({ queue, outcome }, count),
+};

@@ -1,0 +1,117 @@
+import type { PgBoss } from 'pg-boss';
+import type { Env } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import type { Listener } from '../poller/listener.ts';
+import { UpstreamClient, type UpstreamConfig } from '../upstream/client.ts';
+import { InFlightCalls } from '../upstream/in-flight.ts';
+import type { BackoffPolicy } from '../upstream/retry-policy.ts';
+import { QUEUES } from './definitions.ts';
+import { processRequestHandler } from './handlers/process-request.ts';
+import { work, type JobEvents } from './run.ts';
+
+export interface RequestProcessorOptions {
+  boss: PgBoss;
+  db: Db;
+  /** The process's LISTEN connection; cancellations arrive through it. */
+  listener: Listener;
+  logger: Logger;
+  upstream: UpstreamConfig;
+  /** Concurrent upstream calls per model across every process (MODEL_CONCURRENCY[_OVERRIDES]). */
+  modelConcurrency: { default: number; overrides?: Readonly<Record<string, number>> };
+  /** Backoff between attempts (RETRY_BASE_MS, RETRY_MAX_MS). */
+  backoff: BackoffPolicy;
+  /** Jobs this process runs at once, across models (PROCESSOR_CONCURRENCY). */
+  localConcurrency?: number;
+  /** How often an idle fetch loop looks for due retries (NOTIFY wakes it for new jobs). */
+  pollingIntervalSeconds?: number;
+  events?: JobEvents;
+  /** Tests: a client other than the pooled HTTP one. */
+  client?: Pick<UpstreamClient, 'call' | 'close'>;
+}
+
+export interface RequestProcessor {
+  /** Upstream calls in progress in this process. */
+  readonly inFlight: number;
+  /**
+   * Call after `boss.stop()`: waits (up to `drainMs`, default 5 s) for attempts that
+   * pg-boss aborted at its shutdown timeout to hand their rows back, then unsubscribes and
+   * closes the HTTP pool. Close the database after this.
+   */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/**
+ * The `flex` role's queue: process-request. Each fetch loop takes one job at a time (a
+ * batch would hold every fetched job until the slowest upstream call ended); the number of
+ * loops is the process's concurrency.
+ *
+ * The per-model limit (DESIGN 8.4) is enforced twice. pg-boss's groupConcurrency (every job
+ * is sent in its model's group, enqueue.ts) keeps fetches from taking far more than the
+ * limit, but it is not exact: concurrent fetches count the group in their own snapshots
+ * and over-admit. The exact limit is the claim's admission check
+ * (store/request-attempts.ts), serialized per model in the database, so it holds across
+ * every process; a job admitted past it waits for a slot before calling the upstream.
+ */
+export async function startRequestProcessor(opts: RequestProcessorOptions): Promise<RequestProcessor> {
+  const log = opts.logger.child({ component: 'processor' });
+  const client = opts.client ?? new UpstreamClient(opts.upstream, { connections: Math.max(opts.localConcurrency ?? 16, 16) });
+  const inFlight = new InFlightCalls();
+  await inFlight.start({ listener: opts.listener, db: opts.db, logger: log });
+  const polling = opts.pollingIntervalSeconds ?? 2;
+  await work(
+    opts.boss,
+    QUEUES.processRequest,
+    {
+      batchSize: 1,
+      localConcurrency: opts.localConcurrency ?? 16,
+      groupConcurrency: {
+        default: opts.modelConcurrency.default,
+        tiers: { ...(opts.modelConcurrency.overrides ?? {}) },
+      },
+      pollingIntervalSeconds: polling,
+      notifyPollingIntervalSeconds: polling,
+    },
+    processRequestHandler({
+      db: opts.db,
+      boss: opts.boss,
+      client,
+      inFlight,
+      backoff: opts.backoff,
+      modelLimit: (model) => opts.modelConcurrency.overrides?.[model] ?? opts.modelConcurrency.default,
+    }),
+    log,
+    opts.events,
+  );
+  return {
+    get inFlight() {
+      return inFlight.size;
+    },
+    async stop(drainMs = 5_000) {
+      if (!(await inFlight.drained(drainMs))) log.warn({ inFlight: inFlight.size }, 'attempts still running at stop');
+      inFlight.stop();
+      await client.close();
+    },
+  };
+}
+
+/**
+ * The processor's settings from the configuration. `upstreamUrl` is UPSTREAM_URL, or the
+ * built-in development upstream's URL when it is unset.
+ */
+export function requestProcessorSettings(
+  env: Env,
+  upstreamUrl: string,
+): Pick<RequestProcessorOptions, 'upstream' | 'modelConcurrency' | 'backoff' | 'localConcurrency'> {
+  return {
+    upstream: {
+      url: upstreamUrl,
+      apiKey: env.UPSTREAM_API_KEY,
+      routes: env.UPSTREAM_ROUTES,
+      timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    },
+    modelConcurrency: { default: env.MODEL_CONCURRENCY, overrides: env.MODEL_CONCURRENCY_OVERRIDES },
+    backoff: { baseMs: env.RETRY_BASE_MS, maxMs: env.RETRY_MAX_MS },
+    localConcurrency: env.PROCESSOR_CONCURRENCY,
+  };
+}

@@ -1,0 +1,139 @@
+// The whole service in-process for end-to-end tests: a database clone of this test file's
+// own, pg-boss, the response workers, the request processor, the poller,
+// the development upstream and the gateway listening on a free port.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import OpenAI from 'openai';
+import type { PgBoss } from 'pg-boss';
+import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../../src/dev-upstream/server.ts';
+import { buildApp } from '../../src/gateway/app.ts';
+import type { GatewayConfig } from '../../src/gateway/context.ts';
+import { gatewayCancel, gatewayJobs, jobMetricsEvents } from '../../src/gateway/wiring.ts';
+import { startBoss } from '../../src/jobs/boss.ts';
+import { Producer } from '../../src/jobs/enqueue.ts';
+import { startRequestProcessor } from '../../src/jobs/processor.ts';
+import { startResponseWorkers } from '../../src/jobs/worker.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Listener } from '../../src/poller/listener.ts';
+import { Poller } from '../../src/poller/poller.ts';
+import { findRequestDetail, type RequestDetail } from '../../src/store/requests.ts';
+import { insertApiKey } from '../../src/store/api-keys.ts';
+import { findOrCreateUser } from '../../src/store/users.ts';
+import { createUpstreamProxy } from '../../src/upstream/proxy.ts';
+import { isTerminal } from '../../src/db/schema/requests.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { waitFor } from './wait.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestKey {
+  key: string;
+  id: string;
+  userId: string;
+}
+
+export interface TestGateway {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  t: TestDatabase;
+  boss: PgBoss;
+  app: FastifyInstance;
+  upstream: DevUpstream;
+  createKey(opts?: { user?: string; models?: string[] | null }): Promise<TestKey>;
+  /** The official SDK pointed at the gateway, unchanged. */
+  client(key: string, opts?: { maxRetries?: number; timeout?: number }): OpenAI;
+  /** Waits until the row exists and is terminal. */
+  terminalRow(requestId: string, timeoutMs?: number): Promise<RequestDetail>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  upstream?: DevUpstreamOptions;
+  config?: Partial<GatewayConfig>;
+  /** Per-model concurrency overrides for the request processor. */
+  modelConcurrency?: Record<string, number>;
+}
+
+const silent = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const t = await createTestDatabase();
+  const upstream = await startDevUpstream(opts.upstream ?? {});
+  const boss = await startBoss({ url: t.url, logger: silent, supervise: false, schedule: false, max: 10 });
+  await startResponseWorkers({ boss, db: t.db, logger: silent, events: jobMetricsEvents });
+  const listener = new Listener({ url: t.url, logger: silent });
+  await listener.start();
+  const processor = await startRequestProcessor({
+    boss,
+    db: t.db,
+    listener,
+    logger: silent,
+    upstream: { url: upstream.url, timeoutMs: 60_000 },
+    modelConcurrency: { default: 8, overrides: opts.modelConcurrency ?? {} },
+    backoff: { baseMs: 100, maxMs: 1_000 },
+    localConcurrency: 8,
+    pollingIntervalSeconds: 0.5,
+    events: jobMetricsEvents,
+  });
+  const producer = new Producer(boss);
+  const poller = new Poller({ listener, db: t.db, logger: silent });
+  await poller.start();
+  const proxy = createUpstreamProxy({ baseUrl: upstream.url, timeoutMs: 60_000 });
+  const config: GatewayConfig = {
+    MAX_BODY_BYTES: 64 * 1024,
+    ADMIN_TOKEN,
+    BACKGROUND_COMPLETION_WINDOW: '10m',
+    FLEX_COMPLETION_WINDOW: '1h',
+    BLOCKING_FLEX_TIMEOUT_MS: 30_000,
+    API_KEY_CACHE_TTL_MS: 30_000,
+    ...opts.config,
+  };
+  const app = buildApp({
+    config,
+    logger: silent,
+    db: t.db,
+    jobs: gatewayJobs(producer, t.db, boss),
+    poller,
+    upstream: proxy,
+    cancelRequest: gatewayCancel(t.db),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  let n = 0;
+  return {
+    url,
+    t,
+    boss,
+    app,
+    upstream,
+    async createKey(keyOpts = {}) {
+      const user = await findOrCreateUser(t.db, keyOpts.user ?? `user-${process.pid}-${n++}-${Math.random()}`);
+      const created = await insertApiKey(t.db, { userId: user.id, allowedModels: keyOpts.models ?? null });
+      return { key: created.key, id: created.id, userId: user.id };
+    },
+    client(key, clientOpts = {}) {
+      return new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: clientOpts.maxRetries ?? 0, timeout: clientOpts.timeout ?? 30_000 });
+    },
+    terminalRow(requestId, timeoutMs = 20_000) {
+      return waitFor(
+        async () => {
+          const row = await findRequestDetail(t.db, requestId);
+          return row && isTerminal(row.state) ? row : undefined;
+        },
+        { timeoutMs, what: `request ${requestId} to be terminal` },
+      );
+    },
+    async close() {
+      await app.close();
+      await producer.close();
+      await poller.stop();
+      await boss.stop({ graceful: true, timeout: 5_000 });
+      await processor.stop();
+      await listener.stop();
+      await proxy.close();
+      await upstream.close();
+      await t.drop();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { PgBoss } from 'pg-boss';
+import { startBoss } from '../../../src/jobs/boss.ts';
+import { createBatchOf1, type BatchOf1Input } from '../../../src/jobs/enqueue.ts';
+import { startRequestProcessor, type RequestProcessor, type RequestProcessorOptions } from '../../../src/jobs/processor.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { Listener } from '../../../src/poller/listener.ts';
+import { findRequestDetail, type RequestDetail } from '../../../src/store/requests.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.ts';
+
+export const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
+
+export interface Harness {
+  t: TestDatabase;
+  boss: PgBoss;
+  listener: Listener;
+  upstream: FaultUpstream;
+  processor: RequestProcessor | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * A test database, a pg-boss that supervises every second (so a dead run's job is retried
+ * soon after its heartbeat goes stale), the process's Listener, a fault upstream and, unless
+ * `processor: false`, a request processor in this process with fast retries.
+ */
+export async function startHarness(
+  opts: { processor?: boolean; upstreamTimeoutMs?: number; processorOptions?: Partial<RequestProcessorOptions> } = {},
+): Promise<Harness> {
+  const t = await createTestDatabase();
+  const upstream = await startFaultUpstream();
+  const listener = new Listener({ url: t.url, logger: log, reconnectDelayMs: 100 });
+  await listener.start();
+  const boss = await startBoss({
+    url: t.url,
+    logger: log,
+    max: 10,
+    extra: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
+  });
+  const processor =
+    opts.processor === false
+      ? undefined
+      : await startRequestProcessor({
+          boss,
+          db: t.db,
+          listener,
+          logger: log,
+          upstream: { url: upstream.url, apiKey: 'sk-upstream-test', timeoutMs: opts.upstreamTimeoutMs ?? 5_000 },
+          modelConcurrency: { default: 8 },
+          backoff: { baseMs: 200, maxMs: 2_000 },
+          localConcurrency: 8,
+          pollingIntervalSeconds: 0.5,
+          ...opts.processorOptions,
+        });
+  return {
+    t,
+    boss,
+    listener,
+    upstream,
+    processor,
+    async close() {
+      await boss.stop({ graceful: false, timeout: 1_000 });
+      await processor?.stop();
+      await listener.stop();
+      await upstream.close();
+      await t.drop();
+    },
+  };
+}
+
+export const OWNER = randomUUID();
+
+/** A background request (pending row + its first process-request job). */
+export async function submit(
+  h: Pick<Harness, 't' | 'boss'>,
+  overrides: Partial<BatchOf1Input> & { body?: Record<string, unknown> } = {},
+): Promise<string> {
+  const requestId = randomUUID();
+  const model = overrides.model ?? 'm-default';
+  const { body, ...rest } = overrides;
+  await createBatchOf1(h.t.db, h.boss, {
+    requestId,
+    endpoint: '/v1/chat/completions',
+    model,
+    serviceTier: 'default',
+    background: true,
+    createdBy: OWNER,
+    apiKeyId: null,
+    completionWindow: '10m',
+    ...rest,
+    body: JSON.stringify(body ?? { model, messages: [{ role: 'user', content: 'hi' }], stream: true, background: true, service_tier: 'flex' }),
+  });
+  return requestId;
+}
+
+/** Polls `read` until `done` holds (no fixed sleeps); throws with the last value on timeout. */
+export async function waitFor<T>(
+  read: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}; last value: ${JSON.stringify(value)}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
+  }
+}
+
+export async function row(t: TestDatabase, id: string): Promise<RequestDetail> {
+  const detail = await findRequestDetail(t.db, id);
+  if (!detail) throw new Error(`no request ${id}`);
+  return detail;
+}
+
+export function waitForState(t: TestDatabase, id: string, states: string[], timeoutMs?: number): Promise<RequestDetail> {
+  return waitFor(
+    () => row(t, id),
+    (r) => states.includes(r.state),
+    { what: `request ${id} in ${states.join('|')}`, ...(timeoutMs ? { timeoutMs } : {}) },
+  );
+}
