@@ -72,6 +72,12 @@ export const envSchema = z.object({
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * How the gateway makes a realtime request durable before proxying it: `inline` writes
+   * create-response's row itself (one statement, ~0.2 ms); `queue` enqueues the
+   * create-response job and waits for it (~2 ms), as the reference did.
+   */
+  CREATE_RESPONSE_MODE: z.enum(['inline', 'queue']).default('inline'),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

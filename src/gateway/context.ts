@@ -23,7 +23,7 @@ export type GatewayConfig = Pick<
 
 /** The queue operations the gateway performs. */
 export interface GatewayJobs {
-  /** Resolves once the create-response job is durably stored. */
+  /** Resolves once the request is durable as create-response records it (its row written inline, or its job queued). */
   enqueueCreateResponse(payload: CreateResponsePayload): Promise<void>;
   enqueueCompleteResponse(payload: CompleteResponsePayload): Promise<void>;
   /** Pending row + process-request job in one transaction (background and flex). */

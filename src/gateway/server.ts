@@ -59,7 +59,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     },
     logger,
     db: database.db,
-    jobs: gatewayJobs(producer, database.db, boss),
+    jobs: gatewayJobs(producer, database.db, boss, env.CREATE_RESPONSE_MODE),
     poller,
     upstream,
     cancelRequest: gatewayCancel(database.db),

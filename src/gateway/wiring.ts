@@ -3,15 +3,25 @@
 // the test helper, so the three wire the gateway the same way.
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/client.ts';
-import { createBatchOf1, type Producer } from '../jobs/enqueue.ts';
+import { createBatchOf1, InlineCreateResponse, type Producer } from '../jobs/enqueue.ts';
 import type { JobEvents } from '../jobs/run.ts';
 import { jobOutcomes } from '../metrics.ts';
 import { cancelRequest } from '../store/cancel.ts';
 import type { GatewayJobs } from './context.ts';
 
-export function gatewayJobs(producer: Producer, db: Db, boss: PgBoss): GatewayJobs {
+/**
+ * `createResponse` picks how a realtime request is made durable before proxying (see
+ * CREATE_RESPONSE_MODE): create-response's row written inline, or its job enqueued.
+ */
+export function gatewayJobs(
+  producer: Producer,
+  db: Db,
+  boss: PgBoss,
+  createResponse: 'inline' | 'queue' = 'inline',
+): GatewayJobs {
+  const inline = createResponse === 'inline' ? new InlineCreateResponse(db) : undefined;
   return {
-    enqueueCreateResponse: (p) => producer.enqueueCreateResponse(p),
+    enqueueCreateResponse: inline ? (p) => inline.record(p) : (p) => producer.enqueueCreateResponse(p),
     enqueueCompleteResponse: (p) => producer.enqueueCompleteResponse(p),
     createBatchOf1: (input) => createBatchOf1(db, boss, input),
   };

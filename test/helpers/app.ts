@@ -52,6 +52,8 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfig>;
   /** Per-model concurrency overrides for the request processor. */
   modelConcurrency?: Record<string, number>;
+  /** CREATE_RESPONSE_MODE: create-response's row written inline (default) or its job enqueued. */
+  createResponse?: 'inline' | 'queue';
 }
 
 const silent = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -92,7 +94,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     config,
     logger: silent,
     db: t.db,
-    jobs: gatewayJobs(producer, t.db, boss),
+    jobs: gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline'),
     poller,
     upstream: proxy,
     cancelRequest: gatewayCancel(t.db),

@@ -3,6 +3,25 @@ import { createSingleRequestBatches, type NewRequest } from '../../store/request
 import type { CreateResponsePayload } from '../definitions.ts';
 import type { BatchHandler, Outcome } from '../run.ts';
 
+/** The `processing` row create-response writes; undefined for an untracked (ownerless) key. */
+export function realtimeStartRow(p: CreateResponsePayload): NewRequest | undefined {
+  if (p.createdBy === null) return undefined;
+  return {
+    requestId: p.requestId,
+    batchId: p.batchId,
+    endpoint: p.endpoint,
+    model: p.model,
+    serviceTier: p.serviceTier,
+    background: false,
+    body: p.body,
+    createdBy: p.createdBy,
+    apiKeyId: p.apiKeyId,
+    state: 'processing',
+    completionWindow: '0s',
+    expiresAt: null,
+  };
+}
+
 /**
  * create-response: record a realtime request as `processing` before (or while) the gateway
  * proxies it. Skipped (done) when the key had no owner. An insert that finds the row already
@@ -14,25 +33,9 @@ export function createResponseHandler(db: Executor): BatchHandler<CreateResponse
     const outcomes = new Map<string, Outcome>();
     const rows: NewRequest[] = [];
     for (const job of jobs) {
-      const p = job.data;
-      if (p.createdBy === null) {
-        outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
-        continue;
-      }
-      rows.push({
-        requestId: p.requestId,
-        batchId: p.batchId,
-        endpoint: p.endpoint,
-        model: p.model,
-        serviceTier: p.serviceTier,
-        background: false,
-        body: p.body,
-        createdBy: p.createdBy,
-        apiKeyId: p.apiKeyId,
-        state: 'processing',
-        completionWindow: '0s',
-        expiresAt: null,
-      });
+      const row = realtimeStartRow(job.data);
+      if (row) rows.push(row);
+      else outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
     }
     const inserted = await createSingleRequestBatches(db, rows);
     for (const job of jobs) {
