@@ -78,6 +78,12 @@ export const envSchema = z.object({
    * create-response job and waits for it (~2 ms), as the reference did.
    */
   CREATE_RESPONSE_MODE: z.enum(['inline', 'queue']).default('inline'),
+  /**
+   * How long the gateway lets a complete-response enqueue wait for others to share its
+   * insert. Off the client's latency path; a crash inside the window leaves the request
+   * to the sweeper (TrackingLost) instead of completed.
+   */
+  COMPLETE_RESPONSE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -37,7 +37,7 @@ export interface RunningGateway {
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const { env, logger, database, boss } = opts;
-  const producer = new Producer(boss);
+  const producer = new Producer(boss, { completeLingerMs: env.COMPLETE_RESPONSE_LINGER_MS });
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
   await poller.start();
   observePollerWaiters(() => poller.waiting);

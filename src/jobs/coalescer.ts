@@ -3,26 +3,44 @@
  * is running is flushed at once (after the current tick, so items added in the same tick
  * share it); items added while flushes are in flight wait for a slot and go together. Under
  * light load every call is its own flush; under heavy load flushes grow to `maxBatch`.
+ *
+ * `lingerMs` trades latency for fewer, bigger flushes: the first item of a batch waits that
+ * long for company (a full batch goes at once). For writes nobody waits on.
  */
 export class Coalescer<T> {
   readonly #flush: (items: T[]) => Promise<void>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #lingerMs: number;
+  #lingerTimer: NodeJS.Timeout | undefined;
   #pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
   #inFlight = 0;
   #scheduled = false;
   #idle: (() => void)[] = [];
 
-  constructor(flush: (items: T[]) => Promise<void>, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+  constructor(
+    flush: (items: T[]) => Promise<void>,
+    opts: { maxBatch?: number; maxInFlight?: number; lingerMs?: number } = {},
+  ) {
     this.#flush = flush;
     this.#maxBatch = opts.maxBatch ?? 500;
     this.#maxInFlight = opts.maxInFlight ?? 2;
+    this.#lingerMs = opts.lingerMs ?? 0;
   }
 
   /** Resolves when the flush that carried `item` succeeded; rejects with its error. */
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
+      if (this.#lingerMs > 0 && this.#pending.length < this.#maxBatch) {
+        this.#lingerTimer ??= setTimeout(() => {
+          this.#lingerTimer = undefined;
+          this.#pump();
+        }, this.#lingerMs);
+        return;
+      }
+      clearTimeout(this.#lingerTimer);
+      this.#lingerTimer = undefined;
       if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(() => {
@@ -37,9 +55,12 @@ export class Coalescer<T> {
     return this.#pending.length + this.#inFlight;
   }
 
-  /** Resolves once every item added so far has been flushed (or failed). */
+  /** Flushes what is waiting now (no more lingering) and resolves once it is done. */
   drain(): Promise<void> {
     if (this.#pending.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    this.#pump();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 

@@ -26,10 +26,16 @@ export class Producer {
   readonly #creates: Coalescer<CreateResponsePayload>;
   readonly #completes: Coalescer<CompleteResponsePayload>;
 
-  constructor(boss: PgBoss, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+  constructor(boss: PgBoss, opts: { maxBatch?: number; maxInFlight?: number; completeLingerMs?: number } = {}) {
     this.#boss = boss;
-    this.#creates = new Coalescer((items) => this.#insert(QUEUES.createResponse, items), opts);
-    this.#completes = new Coalescer((items) => this.#insert(QUEUES.completeResponse, items), opts);
+    const { completeLingerMs, ...batching } = opts;
+    this.#creates = new Coalescer((items) => this.#insert(QUEUES.createResponse, items), batching);
+    // Nobody waits on complete-response (the client has its answer): letting it linger a few
+    // milliseconds turns one pg-boss insert per request into one per handful of requests.
+    this.#completes = new Coalescer((items) => this.#insert(QUEUES.completeResponse, items), {
+      ...batching,
+      lingerMs: completeLingerMs ?? 0,
+    });
   }
 
   /** Resolves once the create-response job is committed (durable before proxying). */

@@ -1,5 +1,6 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
+import { PreparedStatement } from '../db/prepared.ts';
 import { requests, type RequestRow, type ServiceTier, isTerminal } from '../db/schema/index.ts';
 import { RequestNotFound, RequestStateConflict } from '../errors.ts';
 import { NOTIFY_IDS_PER_MESSAGE, TERMINAL_CHANNEL } from '../poller/channel.ts';
@@ -80,14 +81,65 @@ function uniqueSorted<T extends { requestId: string }>(items: readonly T[]): T[]
 export async function createSingleRequestBatches(db: Executor, items: readonly NewRequest[]): Promise<Set<string>> {
   const rows = uniqueSorted(items);
   if (rows.length === 0) return new Set();
-  const col = <K extends keyof NewRequest>(k: K) => sql.param(rows.map((r) => r[k]));
-  const result = await db.execute<{ id: string }>(sql`
+  if (rows.length === 1) {
+    // The common case off-peak (sequential requests): plain VALUES plan and execute in
+    // about 60% of the time unnest takes for one row.
+    const r = rows[0]!;
+    const inserted = await CREATE_ONE_REQUEST_BATCH.run<{ id: string }>(db, {
+      ...r,
+      expiresAt: r.expiresAt?.toISOString() ?? null,
+    });
+    return new Set(inserted.map((row) => row.id));
+  }
+  const col = <K extends keyof NewRequest>(k: K) => rows.map((r) => r[k]);
+  const inserted = await CREATE_SINGLE_REQUEST_BATCHES.run<{ id: string }>(db, {
+    id: col('requestId'),
+    batchId: col('batchId'),
+    state: col('state'),
+    endpoint: col('endpoint'),
+    model: col('model'),
+    serviceTier: col('serviceTier'),
+    background: col('background'),
+    body: col('body'),
+    createdBy: col('createdBy'),
+    apiKeyId: col('apiKeyId'),
+    completionWindow: col('completionWindow'),
+    expiresAt: rows.map((r) => r.expiresAt?.toISOString() ?? null),
+  });
+  return new Set(inserted.map((r) => r.id));
+}
+
+const p = (name: string) => sql.placeholder(name);
+
+/** CREATE_SINGLE_REQUEST_BATCHES for one row, with the same locking order. */
+const CREATE_ONE_REQUEST_BATCH = new PreparedStatement<Record<string, unknown>>(
+  'volley_create_one_request_batch',
+  sql`
+    WITH new_batch AS (
+      INSERT INTO batches (id, created_by, endpoint, completion_window, expires_at)
+      VALUES (${p('batchId')}::uuid, ${p('createdBy')}::uuid, ${p('endpoint')}, ${p('completionWindow')},
+              ${p('expiresAt')}::timestamptz)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING 1
+    )
+    INSERT INTO requests (id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
+                          started_at, expires_at)
+    SELECT ${p('requestId')}::uuid, ${p('batchId')}::uuid, ${p('state')}::text, ${p('endpoint')}, ${p('model')},
+           ${p('serviceTier')}, ${p('background')}::boolean, ${p('body')}, ${p('createdBy')}::uuid, ${p('apiKeyId')}::uuid,
+           CASE WHEN ${p('state')}::text = 'processing' THEN now() END, ${p('expiresAt')}::timestamptz
+    WHERE (SELECT count(*) FROM new_batch) >= 0
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`,
+);
+
+const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unknown[]>>(
+  'volley_create_single_request_batches',
+  sql`
     WITH input AS (
       SELECT * FROM unnest(
-        ${col('requestId')}::uuid[], ${col('batchId')}::uuid[], ${col('state')}::text[], ${col('endpoint')}::text[],
-        ${col('model')}::text[], ${col('serviceTier')}::text[], ${col('background')}::boolean[], ${col('body')}::text[],
-        ${col('createdBy')}::uuid[], ${col('apiKeyId')}::uuid[], ${col('completionWindow')}::text[],
-        ${sql.param(rows.map((r) => r.expiresAt?.toISOString() ?? null))}::timestamptz[]
+        ${p('id')}::uuid[], ${p('batchId')}::uuid[], ${p('state')}::text[], ${p('endpoint')}::text[],
+        ${p('model')}::text[], ${p('serviceTier')}::text[], ${p('background')}::boolean[], ${p('body')}::text[],
+        ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[], ${p('completionWindow')}::text[], ${p('expiresAt')}::timestamptz[]
       ) AS t(id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id, completion_window, expires_at)
     ),
     -- Batches first (the InitPlan below runs this to completion before any request row):
@@ -104,9 +156,8 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
            CASE WHEN state = 'processing' THEN now() END, expires_at
     FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
     ON CONFLICT (id) DO NOTHING
-    RETURNING id`);
-  return new Set(result.rows.map((r) => r.id));
-}
+    RETURNING id`,
+);
 
 /** One batch-of-1 row; returns whether it inserted (false: the row already existed). */
 export async function createSingleRequestBatch(db: Executor, item: NewRequest): Promise<boolean> {
@@ -139,24 +190,35 @@ export async function completeResponsesIdempotent(
   });
   if (rows.length === 0) return new Map();
   type Row = (typeof rows)[number];
-  const col = <K extends keyof Row>(k: K) => sql.param(rows.map((r) => r[k]));
-  const prefix = sql`input AS (
-      SELECT * FROM unnest(
-        ${col('requestId')}::uuid[], ${col('batchId')}::uuid[], ${col('endpoint')}::text[], ${col('model')}::text[],
-        ${col('serviceTier')}::text[], ${col('requestBody')}::text[], ${col('createdBy')}::uuid[], ${col('apiKeyId')}::uuid[],
-        ${col('statusCode')}::smallint[], ${col('responseBody')}::text[], ${col('state')}::text[], ${col('error')}::text[],
-        ${col('startedAtIso')}::timestamptz[], ${col('finishedAtIso')}::timestamptz[], ${col('promptTokens')}::int[],
-        ${col('completionTokens')}::int[], ${col('totalTokens')}::int[], ${col('responseSize')}::bigint[]
-      ) AS t(id, batch_id, endpoint, model, service_tier, body, created_by, api_key_id, response_status, response_body,
-             state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size)
-    ),
-    new_batches AS (
-      INSERT INTO batches (id, created_by, endpoint, completion_window)
-      SELECT batch_id, created_by, endpoint, '0s' FROM input
-      ON CONFLICT (id) DO NOTHING
-      RETURNING 1
-    ),`;
-  const upsert = sql`
+  const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+  const changedRows = await COMPLETE_RESPONSES.run<{ id: string }>(db, {
+    id: col('requestId'),
+    batchId: col('batchId'),
+    endpoint: col('endpoint'),
+    model: col('model'),
+    serviceTier: col('serviceTier'),
+    body: col('requestBody'),
+    createdBy: col('createdBy'),
+    apiKeyId: col('apiKeyId'),
+    status: col('statusCode'),
+    responseBody: col('responseBody'),
+    state: col('state'),
+    error: col('error'),
+    startedAt: col('startedAtIso'),
+    finishedAt: col('finishedAtIso'),
+    promptTokens: col('promptTokens'),
+    completionTokens: col('completionTokens'),
+    totalTokens: col('totalTokens'),
+    responseSize: col('responseSize'),
+  });
+  const changed = new Set(changedRows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.requestId, changed.has(r.requestId) ? 'changed' : 'already-terminal']));
+}
+
+const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
+  'volley_complete_responses',
+  withTerminalNotify(
+    sql`
     INSERT INTO requests AS r (id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
                                response_status, response_body, error, started_at, completed_at, failed_at,
                                prompt_tokens, completion_tokens, total_tokens, response_size)
@@ -179,11 +241,25 @@ export async function completeResponsesIdempotent(
       response_size = excluded.response_size,
       updated_at = now()
     WHERE r.state NOT IN ${TERMINAL_SQL}
-    RETURNING r.id`;
-  const result = await db.execute<{ id: string }>(withTerminalNotify(upsert, prefix));
-  const changed = new Set(result.rows.map((r) => r.id));
-  return new Map(rows.map((r) => [r.requestId, changed.has(r.requestId) ? 'changed' : 'already-terminal']));
-}
+    RETURNING r.id`,
+    sql`input AS (
+      SELECT * FROM unnest(
+        ${p('id')}::uuid[], ${p('batchId')}::uuid[], ${p('endpoint')}::text[], ${p('model')}::text[],
+        ${p('serviceTier')}::text[], ${p('body')}::text[], ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[],
+        ${p('status')}::smallint[], ${p('responseBody')}::text[], ${p('state')}::text[], ${p('error')}::text[],
+        ${p('startedAt')}::timestamptz[], ${p('finishedAt')}::timestamptz[], ${p('promptTokens')}::int[],
+        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('responseSize')}::bigint[]
+      ) AS t(id, batch_id, endpoint, model, service_tier, body, created_by, api_key_id, response_status, response_body,
+             state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size)
+    ),
+    new_batches AS (
+      INSERT INTO batches (id, created_by, endpoint, completion_window)
+      SELECT batch_id, created_by, endpoint, '0s' FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING 1
+    ),`,
+  ),
+);
 
 export async function completeResponseIdempotent(db: Executor, item: RealtimeCompletion): Promise<CompletionOutcome> {
   return (await completeResponsesIdempotent(db, [item])).get(item.requestId)!;

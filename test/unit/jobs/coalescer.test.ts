@@ -54,4 +54,19 @@ describe('Coalescer', () => {
     expect(done).toBe(2);
     expect(c.size).toBe(0);
   });
+
+  it('with lingerMs, waits for company before flushing, and drain flushes at once', async () => {
+    const flushed: number[][] = [];
+    const c = new Coalescer<number>(async (items) => void flushed.push(items), { lingerMs: 60_000, maxBatch: 3 });
+    const a = c.add(1);
+    const b = c.add(2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushed).toEqual([]); // lingering
+    await c.drain();
+    await Promise.all([a, b]);
+    expect(flushed).toEqual([[1, 2]]);
+    // A full batch does not wait for the linger.
+    await Promise.all([c.add(3), c.add(4), c.add(5)]);
+    expect(flushed).toEqual([[1, 2], [3, 4, 5]]);
+  });
 });
