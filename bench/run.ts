@@ -68,6 +68,12 @@ try {
     ADMIN_TOKEN: adminToken,
     UPSTREAM_URL: upstreamUrl,
     LOG_LEVEL: CHILD_LOG_LEVEL,
+    // The service's tuning knobs pass through, so one lever can be measured against another.
+    ...Object.fromEntries(
+      Object.entries(env).filter(
+        ([k, v]) => v !== undefined && /^(PROCESSOR_|MODEL_CONCURRENCY|CREATE_RESPONSE_MODE|COMPLETE_RESPONSE_LINGER_MS)/.test(k),
+      ) as [string, string][],
+    ),
     // Profiling hook, e.g. BENCH_CHILD_NODE_OPTIONS=--cpu-prof (profiles land in the repo root).
     ...(env.BENCH_CHILD_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_CHILD_NODE_OPTIONS } : {}),
   };

@@ -68,6 +68,8 @@ export const envSchema = z.object({
   MODEL_CONCURRENCY_OVERRIDES: modelLimits,
   /** Request processor: upstream calls one flex process runs at once, across models. */
   PROCESSOR_CONCURRENCY: positiveInt(16),
+  /** process-request jobs per fetch; PROCESSOR_CONCURRENCY / this many fetch loops. */
+  PROCESSOR_BATCH_SIZE: positiveInt(4),
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),

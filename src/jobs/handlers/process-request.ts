@@ -19,7 +19,7 @@ import {
   retryRequestAttempt,
   type AttemptClaim,
 } from '../../store/request-attempts.ts';
-import { findRequestDetail, isTerminal } from '../../store/requests.ts';
+import { findRequestDetails, isTerminal, type RequestDetail } from '../../store/requests.ts';
 import type { UpstreamClient, UpstreamResult } from '../../upstream/client.ts';
 import { RequestCanceled, type InFlightCalls } from '../../upstream/in-flight.ts';
 import { isRetriableStatus, nextAttemptDelayMs, type BackoffPolicy } from '../../upstream/retry-policy.ts';
@@ -61,11 +61,13 @@ export interface ProcessRequestDeps {
 export function processRequestHandler(deps: ProcessRequestDeps): BatchHandler<ProcessRequestPayload> {
   return async (jobs, log) => {
     const outcomes = new Map<string, Outcome>();
+    // One read for the whole fetch; each attempt then runs on its own.
+    const details = new Map((await findRequestDetails(deps.db, jobs.map((j) => j.data.requestId))).map((d) => [d.id, d]));
     await Promise.all(
       jobs.map(async (job) => {
         const jobLog = log.child({ jobId: job.id, retryCount: job.retryCount, requestId: job.data.requestId });
         try {
-          outcomes.set(job.id, await runAttempt(deps, job, jobLog));
+          outcomes.set(job.id, await runAttempt(deps, job, details.get(job.data.requestId), jobLog));
         } catch (err) {
           jobLog.error({ err }, 'process-request attempt failed; pg-boss retries the job');
           outcomes.set(job.id, { status: 'failed', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
@@ -97,9 +99,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-async function runAttempt(deps: ProcessRequestDeps, job: ValidJob<ProcessRequestPayload>, log: Logger): Promise<Outcome> {
+async function runAttempt(
+  deps: ProcessRequestDeps,
+  job: ValidJob<ProcessRequestPayload>,
+  detail: RequestDetail | undefined,
+  log: Logger,
+): Promise<Outcome> {
   const { requestId } = job.data;
-  const detail = await findRequestDetail(deps.db, requestId);
   if (!detail) return done({ skipped: 'missing' });
   if (isTerminal(detail.state)) return done({ skipped: detail.state });
   const attempt = detail.retryAttempt;
