@@ -65,21 +65,3 @@ export function resolveControls(
     status: parseStatus(firstValue(headers.status)) ?? parseStatus(fromModel(MODEL_STATUS)),
   };
 }
-
-/** The OpenAI error `type` the real API uses for a status. */
-export function errorTypeForStatus(status: number): string {
-  switch (status) {
-    case 400:
-      return 'invalid_request_error';
-    case 401:
-      return 'authentication_error';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 429:
-      return 'rate_limit_error';
-    default:
-      return status < 500 ? 'invalid_request_error' : 'server_error';
-  }
-}

@@ -39,7 +39,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { isObject, type Answer, type Json, type MintId } from './answer.ts';
 import { chatCompletions } from './chat.ts';
-import { errorTypeForStatus, resolveControls } from './controls.ts';
+import { errorTypeForReply } from '../responses/failure-reason.ts';
+import { resolveControls } from './controls.ts';
 import { createEmbeddings } from './embeddings.ts';
 import { listModels, retrieveModel } from './models.ts';
 import { createResponse } from './responses.ts';
@@ -269,7 +270,7 @@ function sendError(
   code: string | null,
   mintId: MintId,
 ): void {
-  sendJson(res, status, { error: { message, type: errorTypeForStatus(status), param, code } }, mintId);
+  sendJson(res, status, { error: { message, type: errorTypeForReply(status), param, code } }, mintId);
 }
 
 async function sendSse(res: ServerResponse, chunks: string[], chunkDelayMs: number, mintId: MintId): Promise<void> {

@@ -8,6 +8,7 @@ import {
   Validation,
   WaitTimeout,
 } from '../errors.ts';
+import { errorTypeForReply } from '../responses/failure-reason.ts';
 
 export interface ErrorEnvelope {
   error: {
@@ -27,7 +28,7 @@ export class HttpError extends AppError {
   constructor(status: number, message: string, opts: { code?: string; type?: string; param?: string | null } = {}) {
     super(opts.code ?? 'http_error', message, { retryable: false });
     this.status = status;
-    this.type = opts.type ?? errorTypeForHttpStatus(status);
+    this.type = opts.type ?? errorTypeForReply(status);
     this.param = opts.param ?? null;
   }
 
@@ -36,26 +37,8 @@ export class HttpError extends AppError {
   }
 }
 
-/** The OpenAI error type for a status (DESIGN 7); other 4xx are request errors, 5xx server errors. */
-export function errorTypeForHttpStatus(status: number): string {
-  switch (status) {
-    case 401:
-      return 'authentication_error';
-    case 402:
-      return 'insufficient_credits';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 429:
-      return 'rate_limit_error';
-    default:
-      return status < 500 ? 'invalid_request_error' : 'server_error';
-  }
-}
-
 export function envelope(status: number, message: string, code: string | null, param: string | null = null): ErrorEnvelope {
-  return { error: { message, type: errorTypeForHttpStatus(status), param, code } };
+  return { error: { message, type: errorTypeForReply(status), param, code } };
 }
 
 export const badRequest = (message: string, param: string | null = null, code = 'invalid_request') =>

@@ -124,8 +124,18 @@ const errorTypeByStatus: ReadonlyMap<number, OpenAIErrorType> = new Map([
   [429, 'rate_limit_error'],
 ]);
 
+/** DESIGN 7's table, for stored upstream failures: anything unlisted is a server error. */
 export function errorTypeForStatus(status: number): OpenAIErrorType {
   return errorTypeByStatus.get(status) ?? 'server_error';
+}
+
+/**
+ * The type for an error this service answers itself (gateway, development upstream), as the
+ * OpenAI API labels them: the same table, except that an unlisted 4xx (413, 422, …) is the
+ * client's request error rather than a server error.
+ */
+export function errorTypeForReply(status: number): OpenAIErrorType {
+  return errorTypeByStatus.get(status) ?? (status < 500 ? 'invalid_request_error' : 'server_error');
 }
 
 /** The upstream OpenAI envelope's `error.message` when `body` is one, else the raw body. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorTypeForStatus, resolveControls } from '../../../src/dev-upstream/controls.ts';
+import { resolveControls } from '../../../src/dev-upstream/controls.ts';
 
 const defaults = { latencyMs: 7, chunkDelayMs: 3 };
 
@@ -58,18 +58,5 @@ describe('resolveControls', () => {
   it('does not match the markers inside another word or number', () => {
     expect(resolveControls({}, 'mydev-status-500', defaults).status).toBeUndefined();
     expect(resolveControls({}, 'dev-status-5000', defaults).status).toBeUndefined();
-  });
-});
-
-describe('errorTypeForStatus', () => {
-  it('maps statuses to the OpenAI error types', () => {
-    expect(errorTypeForStatus(400)).toBe('invalid_request_error');
-    expect(errorTypeForStatus(401)).toBe('authentication_error');
-    expect(errorTypeForStatus(403)).toBe('permission_error');
-    expect(errorTypeForStatus(404)).toBe('not_found_error');
-    expect(errorTypeForStatus(429)).toBe('rate_limit_error');
-    expect(errorTypeForStatus(413)).toBe('invalid_request_error');
-    expect(errorTypeForStatus(500)).toBe('server_error');
-    expect(errorTypeForStatus(503)).toBe('server_error');
   });
 });

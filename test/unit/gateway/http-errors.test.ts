@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError, errorTypeForHttpStatus, toHttpError } from '../../../src/gateway/http-errors.ts';
+import { HttpError, toHttpError } from '../../../src/gateway/http-errors.ts';
+import { errorTypeForReply } from '../../../src/responses/failure-reason.ts';
 import { InvalidResponseId, RequestNotFound, Validation, WaitTimeout } from '../../../src/errors.ts';
 
 function fastifyError(code: string, statusCode: number, message = 'm') {
@@ -37,8 +38,8 @@ describe('toHttpError', () => {
     expect(toHttpError(null).status).toBe(500);
   });
 
-  it('maps statuses to OpenAI error types', () => {
-    expect([400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 504].map(errorTypeForHttpStatus)).toEqual([
+  it('labels its own answers with the OpenAI error type of their status', () => {
+    expect([400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 504].map(errorTypeForReply)).toEqual([
       'invalid_request_error',
       'authentication_error',
       'insufficient_credits',
