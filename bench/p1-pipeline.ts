@@ -1,10 +1,13 @@
 // P1: create-response + complete-response pairs per second through pg-boss (Producer →
 // response workers → terminal rows), and, in the same run, single-row INSERT transactions
-// per second on the same database at the same client concurrency.
+// per second on the same database at the same client concurrency. Also, in the same runs,
+// the gateway's default tracking (CREATE_RESPONSE_MODE=inline): create-response's row
+// written directly, complete-response through pg-boss.
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { Producer } from '../src/jobs/enqueue.ts';
+import { InlineCreateResponse, Producer } from '../src/jobs/enqueue.ts';
+import { loadConfig } from '../src/config.ts';
 import { startResponseWorkers } from '../src/jobs/worker.ts';
 import { createLogger } from '../src/logger.ts';
 import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
@@ -25,7 +28,9 @@ export interface P1Result {
   pairs_per_s: number;
   insert_tps: number;
   ratio: number;
-  runs: { pairs_per_s: number; insert_tps: number; ratio: number; drain_ms: number }[];
+  /** The same with create-response's row written inline (the gateway's default). */
+  inline: { pairs_per_s: number; ratio: number };
+  runs: { pairs_per_s: number; insert_tps: number; ratio: number; drain_ms: number; inline_pairs_per_s: number }[];
   clients: number;
   pairs_per_run: number;
   lost: number;
@@ -40,7 +45,10 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
   const workerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
   await startResponseWorkers({ boss: workerBoss, db: workerDb.db, logger: silent });
   const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
-  const producer = new Producer(producerBoss);
+  // The gateway's own producer settings (COMPLETE_RESPONSE_LINGER_MS's default).
+  const producer = new Producer(producerBoss, { completeLingerMs: loadConfig({}).COMPLETE_RESPONSE_LINGER_MS });
+  const producerDb = openDatabase(opts.url, { max: 10, applicationName: 'bench-p1-producer' });
+  const inline = new InlineCreateResponse(producerDb.db);
   const listener = new Listener({ url: opts.url, logger: silent });
   await listener.start();
   let onTerminal: ((ids: string[]) => void) | undefined;
@@ -53,27 +61,39 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
   let lost = 0;
   try {
     // Warm-up (JIT, plan caches, connections); verified but not timed.
-    lost += (await pipelineRun(Math.min(500, opts.pairs))).lost;
+    lost += (await pipelineRun(Math.min(500, opts.pairs), 'queue')).lost;
+    lost += (await pipelineRun(Math.min(500, opts.pairs), 'inline')).lost;
     for (let rep = 0; rep < opts.reps; rep++) {
       // Alternate the order so a drift in machine load does not always favour one side.
       let pipe: Awaited<ReturnType<typeof pipelineRun>>;
       let tps: number;
       if (rep % 2 === 0) {
-        pipe = await pipelineRun(opts.pairs);
+        pipe = await pipelineRun(opts.pairs, 'queue');
         tps = await insertRun();
       } else {
         tps = await insertRun();
-        pipe = await pipelineRun(opts.pairs);
+        pipe = await pipelineRun(opts.pairs, 'queue');
       }
-      lost += pipe.lost;
-      const run = { pairs_per_s: pipe.pairsPerS, insert_tps: tps, ratio: pipe.pairsPerS / tps, drain_ms: pipe.drainMs };
+      const inlinePipe = await pipelineRun(opts.pairs, 'inline');
+      lost += pipe.lost + inlinePipe.lost;
+      const run = {
+        pairs_per_s: pipe.pairsPerS,
+        insert_tps: tps,
+        ratio: pipe.pairsPerS / tps,
+        drain_ms: pipe.drainMs,
+        inline_pairs_per_s: inlinePipe.pairsPerS,
+      };
       runs.push(run);
       opts.log(
-        `P1 rep ${rep + 1}: ${run.pairs_per_s.toFixed(0)} pairs/s, ${tps.toFixed(0)} inserts/s, ratio ${run.ratio.toFixed(3)}, lost ${pipe.lost}`,
+        `P1 rep ${rep + 1}: ${run.pairs_per_s.toFixed(0)} pairs/s (inline create: ${inlinePipe.pairsPerS.toFixed(0)}), ` +
+          `${tps.toFixed(0)} inserts/s, ratio ${run.ratio.toFixed(3)} (inline ${(inlinePipe.pairsPerS / tps).toFixed(3)}), ` +
+          `lost ${pipe.lost + inlinePipe.lost}`,
       );
     }
   } finally {
     await producer.close();
+    await inline.close();
+    await producerDb.close();
     await producerBoss.stop({ graceful: true, timeout: 5_000 });
     await workerBoss.stop({ graceful: true, timeout: 5_000 });
     await listener.stop();
@@ -84,6 +104,10 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
     pairs_per_s: median(runs.map((r) => r.pairs_per_s)),
     insert_tps: median(runs.map((r) => r.insert_tps)),
     ratio: median(runs.map((r) => r.ratio)),
+    inline: {
+      pairs_per_s: median(runs.map((r) => r.inline_pairs_per_s)),
+      ratio: median(runs.map((r) => r.inline_pairs_per_s / r.insert_tps)),
+    },
     runs,
     clients: opts.clients,
     pairs_per_run: opts.pairs,
@@ -92,11 +116,12 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
 
   /**
    * `clients` concurrent producers, each doing what the gateway does per request: enqueue
-   * create-response (awaited: durable before proxying), then complete-response. Timed from
+   * create-response (awaited: durable before proxying; `inline`: its row written directly,
+   * as the gateway does by default), then complete-response. Timed from
    * the first enqueue to the last terminal NOTIFY (sent in the commit that makes a row
    * terminal), then every row is checked.
    */
-  async function pipelineRun(n: number): Promise<{ pairsPerS: number; drainMs: number; lost: number }> {
+  async function pipelineRun(n: number, mode: 'queue' | 'inline'): Promise<{ pairsPerS: number; drainMs: number; lost: number }> {
     const fixtures: RequestFixture[] = Array.from({ length: n }, () => realtimeRequest());
     const waiting = new Set(fixtures.map((f) => f.create.requestId));
     let allDone!: () => void;
@@ -105,12 +130,16 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
       for (const id of ids) waiting.delete(id);
       if (waiting.size === 0) allDone();
     };
+    const completions: Promise<void>[] = [];
     const started = performance.now();
     await forEachConcurrent(n, opts.clients, async (i) => {
       const f = fixtures[i]!;
-      await producer.enqueueCreateResponse(f.create);
-      await producer.enqueueCompleteResponse(f.complete);
+      await (mode === 'inline' ? inline.record(f.create) : producer.enqueueCreateResponse(f.create));
+      // As in the gateway, the next request does not wait for this one's completion to be
+      // stored (the client already has its answer); the run ends when every row is terminal.
+      completions.push(producer.enqueueCompleteResponse(f.complete));
     });
+    await Promise.all(completions);
     const produced = performance.now();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref());
     const outcome = await Promise.race([done, timeout]);

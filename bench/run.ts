@@ -154,7 +154,8 @@ const lost = (p1?.lost ?? 0) + (p2?.lost ?? 0) + (p3?.lost ?? 0) + (p4?.lost ?? 
 const r = (v: number | undefined, d = 2): number | null => (v === undefined || !Number.isFinite(v) ? null : round(v, d));
 const rssMb = Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, r(v, 1)]));
 const result = {
-  p1: p1 && { pairs_per_s: r(p1.pairs_per_s, 0), insert_tps: r(p1.insert_tps, 0), ratio: r(p1.ratio, 3), clients: p1.clients, pairs_per_run: p1.pairs_per_run, lost: p1.lost, runs: p1.runs },
+  p1: p1 && { pairs_per_s: r(p1.pairs_per_s, 0), insert_tps: r(p1.insert_tps, 0), ratio: r(p1.ratio, 3),
+    inline: { pairs_per_s: r(p1.inline.pairs_per_s, 0), ratio: r(p1.inline.ratio, 3) }, clients: p1.clients, pairs_per_run: p1.pairs_per_run, lost: p1.lost, runs: p1.runs },
   p2: p2 && {
     c1: { p50_ms: r(p2.c1.p50_ms), p95_ms: r(p2.c1.p95_ms), p99_ms: r(p2.c1.p99_ms), runs: p2.c1.runs },
     r500: { p50_ms: r(p2.r500.p50_ms), p95_ms: r(p2.r500.p95_ms), p99_ms: r(p2.r500.p99_ms), runs: p2.r500.runs },
@@ -192,6 +193,8 @@ const rows: Row[] = [
   ['P1 pipeline pairs/s', result.p1?.pairs_per_s, '', undefined],
   ['P1 single-row INSERT tps', result.p1?.insert_tps, '', undefined],
   ['P1 ratio', result.p1?.ratio, '>= 0.30', cmp(result.p1?.ratio, '>=', 0.3)],
+  ['P1 inline-create pairs/s (gateway default)', result.p1?.inline.pairs_per_s, '', undefined],
+  ['P1 inline-create ratio', result.p1?.inline.ratio, '', undefined],
   ['P2 c1 added p50 ms', result.p2?.c1.p50_ms, '<= 1', cmp(result.p2?.c1.p50_ms, '<=', 1)],
   ['P2 c1 added p95 ms', result.p2?.c1.p95_ms, '', undefined],
   ['P2 c1 added p99 ms', result.p2?.c1.p99_ms, '<= 3', cmp(result.p2?.c1.p99_ms, '<=', 3)],
