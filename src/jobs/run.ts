@@ -37,7 +37,7 @@ export async function work<Q extends QueueName>(
   log: Logger,
   events: JobEvents = {},
 ): Promise<string> {
-  const queueLog = log.child({ component: 'jobs', queue });
+  const queueLog = log.child({ queue });
   return boss.work(queue, { ...options, perJobResults: true }, async (jobs: Job<unknown>[]) =>
     settle(queue, jobs, handler, queueLog, events),
   );

@@ -29,7 +29,7 @@ export async function startSweeper(opts: SweeperOptions): Promise<void> {
     QUEUES.sweep,
     { batchSize: 10, pollingIntervalSeconds: 30 },
     sweepHandler(opts.db, opts.staleAfterMs),
-    opts.logger,
+    opts.logger.child({ component: 'sweeper' }),
     opts.events,
   );
 }

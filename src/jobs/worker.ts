@@ -30,6 +30,7 @@ export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 2,
   };
-  await work(opts.boss, QUEUES.createResponse, options, createResponseHandler(opts.db), opts.logger, opts.events);
-  await work(opts.boss, QUEUES.completeResponse, options, completeResponseHandler(opts.db), opts.logger, opts.events);
+  const log = opts.logger.child({ component: 'response-workers' });
+  await work(opts.boss, QUEUES.createResponse, options, createResponseHandler(opts.db), log, opts.events);
+  await work(opts.boss, QUEUES.completeResponse, options, completeResponseHandler(opts.db), log, opts.events);
 }
