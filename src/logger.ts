@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -7,15 +7,16 @@ export type { Logger };
  * requestId). Log ids, sizes, statuses and durations, never prompts, outputs or keys; the
  * redact list is a second line of defence for headers that slip into a log object.
  */
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'volley' },
     redact: {
       paths: ['authorization', 'headers.authorization', 'req.headers.authorization', '*.apiKey', 'apiKey', 'key', 'secret'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export const rootLogger: Logger = createLogger();

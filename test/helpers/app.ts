@@ -13,7 +13,7 @@ import { startBoss } from '../../src/jobs/boss.ts';
 import { Producer } from '../../src/jobs/enqueue.ts';
 import { startRequestProcessor } from '../../src/jobs/processor.ts';
 import { startResponseWorkers } from '../../src/jobs/worker.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { Listener } from '../../src/poller/listener.ts';
 import { Poller } from '../../src/poller/poller.ts';
 import { findRequestDetail, type RequestDetail } from '../../src/store/requests.ts';
@@ -54,22 +54,25 @@ export interface TestGatewayOptions {
   modelConcurrency?: Record<string, number>;
   /** CREATE_RESPONSE_MODE: create-response's row written inline (default) or its job enqueued. */
   createResponse?: 'inline' | 'queue';
+  /** Every component logs here (default: log, or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
-const silent = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+const defaultLogger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const log = opts.logger ?? defaultLogger;
   const t = await createTestDatabase();
   const upstream = await startDevUpstream(opts.upstream ?? {});
-  const boss = await startBoss({ url: t.url, logger: silent, supervise: false, schedule: false, max: 10 });
-  await startResponseWorkers({ boss, db: t.db, logger: silent, events: jobMetricsEvents });
-  const listener = new Listener({ url: t.url, logger: silent });
+  const boss = await startBoss({ url: t.url, logger: log, supervise: false, schedule: false, max: 10 });
+  await startResponseWorkers({ boss, db: t.db, logger: log, events: jobMetricsEvents });
+  const listener = new Listener({ url: t.url, logger: log });
   await listener.start();
   const processor = await startRequestProcessor({
     boss,
     db: t.db,
     listener,
-    logger: silent,
+    logger: log,
     upstream: { url: upstream.url, timeoutMs: 60_000 },
     modelConcurrency: { default: 8, overrides: opts.modelConcurrency ?? {} },
     backoff: { baseMs: 100, maxMs: 1_000 },
@@ -78,7 +81,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     events: jobMetricsEvents,
   });
   const producer = new Producer(boss);
-  const poller = new Poller({ listener, db: t.db, logger: silent });
+  const poller = new Poller({ listener, db: t.db, logger: log });
   await poller.start();
   const proxy = createUpstreamProxy({ baseUrl: upstream.url, timeoutMs: 60_000 });
   const config: GatewayConfig = {
@@ -92,7 +95,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   };
   const app = buildApp({
     config,
-    logger: silent,
+    logger: log,
     db: t.db,
     jobs: gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline'),
     poller,
