@@ -87,7 +87,7 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
       client,
       inFlight,
       backoff: opts.backoff,
-      modelLimit: (model) => opts.modelConcurrency.overrides?.[model] ?? opts.modelConcurrency.default,
+      modelConcurrency: opts.modelConcurrency,
     }),
     log,
     opts.events,

@@ -1,10 +1,11 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
+import { PreparedStatement } from '../db/prepared.ts';
 import type { RequestRow, TerminalState } from '../db/schema/index.ts';
 import { QUEUES } from '../jobs/definitions.ts';
 import { serializeFailureReason, trackingLost, type FailureReason } from '../responses/failure-reason.ts';
 import { extractUsage } from '../responses/usage.ts';
-import { isTerminal, toRequestRow, withTerminalNotify } from './requests.ts';
+import { toRequestRow, withTerminalNotify } from './requests.ts';
 
 /**
  * The request processor's compare-and-set transitions on `requests` (DESIGN 8.1):
@@ -44,14 +45,11 @@ export interface JobAttempt {
   retryCount: number;
 }
 
-/** The schema startBoss installs pg-boss into (its default). */
-export const BOSS_SCHEMA = 'pgboss';
-
 const ATTEMPT_GUARD = (claim: AttemptClaim) =>
   sql`id = ${claim.requestId} AND state = 'processing' AND retry_attempt = ${claim.attempt}
       AND claimed_at = ${claim.token}::timestamptz`;
 
-/** Per-model admission (see claimRequestAttempt). */
+/** Per-model admission (see claimRequestAttempts). */
 export interface ModelSlots {
   model: string;
   /** Attempts of this model that may be in flight at once, across every process. */
@@ -61,6 +59,102 @@ export interface ModelSlots {
    * expireInSeconds), so a row left `processing` by a lost job frees its slot eventually.
    */
   claimTtlMs: number;
+}
+
+/** One attempt of a fetched batch to claim. */
+export interface AttemptToClaim {
+  requestId: string;
+  attempt: number;
+  job: JobAttempt;
+}
+
+/** Per-model admission for claimRequestAttempts. */
+export interface AdmissionLimits {
+  /** Attempts of a model that may be in flight at once across every process, unless overridden. */
+  default: number;
+  overrides?: Readonly<Record<string, number>>;
+  /** See ModelSlots.claimTtlMs. */
+  claimTtlMs: number;
+}
+
+const p = (name: string) => sql.placeholder(name);
+
+/**
+ * volley_claim_request_attempts (drizzle/0001_processor_claim.sql): lock the batch's models,
+ * then read, count and claim in a new statement, all in one round trip. Its job fence reads
+ * pg-boss's default schema (`pgboss`, where startBoss installs it).
+ */
+const CLAIM_REQUEST_ATTEMPTS = new PreparedStatement<Record<string, unknown>>(
+  'volley_claim_request_attempts',
+  sql`SELECT * FROM volley_claim_request_attempts(
+        ${p('ids')}::uuid[], ${p('attempts')}::int[], ${p('jobIds')}::uuid[], ${p('retryCounts')}::int[],
+        ${p('defaultLimit')}::int, ${p('limitModels')}::text[], ${p('limitValues')}::int[], ${p('claimTtlSecs')}::float8,
+        ${QUEUES.processRequest})`,
+);
+
+interface ClaimRow extends Record<string, unknown> {
+  id: string;
+  outcome: 'claimed' | 'missing' | 'already-terminal' | 'at-capacity' | 'not-claimable';
+  state: string | null;
+  retry_attempt: number | null;
+  in_flight: number | null;
+  claim_token: string | null;
+  claimed: Record<string, unknown> | null;
+}
+
+/**
+ * Claims a fetched batch of attempts in one round trip (no read before it); returns one
+ * result per item, in order. Each attempt moves its request to `processing` on the
+ * conditions of claimRequestAttempt (its job still held, the row at this attempt and pending
+ * or taken over from a dead run); one that is not claimed says why, with the row's state and
+ * attempt.
+ *
+ * With `limits`, the claim is also an admission: per model, while `n` attempts are in flight
+ * (across every process), at most `limit - n` of the batch's claimable attempts of that
+ * model are claimed, in item order; the rest come back `at-capacity` and wait for a slot.
+ * Claimers of one model are serialized by a transaction-scoped advisory lock taken before
+ * the count (see the migration for why lock and count are separate statements), so the
+ * count and the claim are one step for everyone. Run it on the pool, not in a transaction
+ * (the locks are held until commit).
+ */
+export async function claimRequestAttempts(
+  db: Executor,
+  items: readonly AttemptToClaim[],
+  limits?: AdmissionLimits,
+): Promise<ClaimResult[]> {
+  if (items.length === 0) return [];
+  const overrides = Object.entries(limits?.overrides ?? {});
+  const rows = await CLAIM_REQUEST_ATTEMPTS.run<ClaimRow>(db, {
+    ids: items.map((i) => i.requestId),
+    attempts: items.map((i) => i.attempt),
+    jobIds: items.map((i) => i.job.id),
+    retryCounts: items.map((i) => i.job.retryCount),
+    defaultLimit: limits?.default ?? null,
+    limitModels: overrides.map(([model]) => model),
+    limitValues: overrides.map(([, limit]) => limit),
+    claimTtlSecs: (limits?.claimTtlMs ?? 0) / 1_000,
+  });
+  if (rows.length !== items.length) throw new Error(`claim returned ${rows.length} rows for ${items.length} attempts`);
+  return rows.map((r, i) => toClaimResult(r, items[i]!));
+}
+
+function toClaimResult(r: ClaimRow, item: AttemptToClaim): ClaimResult {
+  switch (r.outcome) {
+    case 'claimed':
+      return {
+        kind: 'claimed',
+        claim: { requestId: item.requestId, attempt: item.attempt, token: r.claim_token! },
+        row: toRequestRow(r.claimed!),
+      };
+    case 'missing':
+      return { kind: 'missing' };
+    case 'already-terminal':
+      return { kind: 'already-terminal', state: r.state as TerminalState };
+    case 'at-capacity':
+      return { kind: 'at-capacity', inFlight: r.in_flight ?? 0 };
+    case 'not-claimable':
+      return { kind: 'not-claimable', state: r.state!, retryAttempt: r.retry_attempt! };
+  }
 }
 
 /**
@@ -77,85 +171,22 @@ export interface ModelSlots {
  * duplicate run of the fetch that already holds the row gets nothing, so one fetch of a job
  * makes at most one upstream call.
  *
- * With `slots`, the claim is also an admission: it succeeds only while fewer than
- * `slots.limit` rows of the model are claimed and in flight. Claimers of one model are
- * serialized by a transaction-scoped advisory lock, so the count and the claim are one
- * step for everyone. (pg-boss's groupConcurrency alone over-admits: concurrent fetches each
- * count the group's active jobs in their own snapshot, and with a dozen fetch loops waking
- * on one NOTIFY, a limit of 2 was seen at 7 concurrent upstream calls.)
+ * With `slots`, the claim is also an admission (claimRequestAttempts). (pg-boss's
+ * groupConcurrency alone over-admits: concurrent fetches each count the group's active jobs
+ * in their own snapshot, and with a dozen fetch loops waking on one NOTIFY, a limit of 2 was
+ * seen at 7 concurrent upstream calls.)
  */
 export async function claimRequestAttempt(
   db: Executor,
-  input: { requestId: string; attempt: number; job: JobAttempt; slots?: ModelSlots; bossSchema?: string },
+  input: { requestId: string; attempt: number; job: JobAttempt; slots?: ModelSlots },
 ): Promise<ClaimResult> {
-  if (!input.slots) return claimOnce(db, input);
-  const slots = input.slots;
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`volley:model-slots:${slots.model}`}, 0))`);
-    // A new statement, so a new snapshot: every claim committed before the lock was granted is counted.
-    const counted = await tx.execute<{ n: number }>(sql`
-      SELECT count(*)::int AS n FROM requests
-      WHERE model = ${slots.model} AND state = 'processing' AND claimed_at IS NOT NULL
-        AND claimed_at > now() - make_interval(secs => ${slots.claimTtlMs / 1_000}) AND id <> ${input.requestId}`);
-    const inFlight = counted.rows[0]?.n ?? 0;
-    if (inFlight >= slots.limit) {
-      const current = await currentState(tx, input.requestId);
-      // Only a row this processor could claim waits for a slot (not a realtime row).
-      const waits = current.kind === 'not-claimable' && current.retryAttempt === input.attempt && current.claimable;
-      return waits ? { kind: 'at-capacity', inFlight } : strip(current);
-    }
-    return claimOnce(tx, input);
-  });
-}
-
-async function claimOnce(
-  db: Executor,
-  input: { requestId: string; attempt: number; job: JobAttempt; bossSchema?: string },
-): Promise<ClaimResult> {
-  const jobTable = sql`${sql.identifier(input.bossSchema ?? BOSS_SCHEMA)}.job`;
-  const result = await db.execute<Record<string, unknown>>(sql`
-    UPDATE requests r SET state = 'processing', claimed_at = clock_timestamp(), started_at = clock_timestamp(),
-                          updated_at = now()
-    FROM ${jobTable} j
-    WHERE r.id = ${input.requestId} AND r.retry_attempt = ${input.attempt}
-      AND j.name = ${QUEUES.processRequest} AND j.id = ${input.job.id}
-      AND j.state = 'active' AND j.retry_count = ${input.job.retryCount}
-      AND (r.state = 'pending' OR (r.state = 'processing' AND r.claimed_at IS NOT NULL AND j.started_on > r.claimed_at))
-    RETURNING r.*, r.claimed_at::text AS claim_token`);
-  const raw = result.rows[0];
-  if (raw) {
-    return {
-      kind: 'claimed',
-      claim: { requestId: input.requestId, attempt: input.attempt, token: raw.claim_token as string },
-      row: toRequestRow(raw),
-    };
-  }
-  return strip(await currentState(db, input.requestId));
-}
-
-type CurrentState =
-  | Exclude<ClaimResult, { kind: 'claimed' | 'at-capacity' | 'not-claimable' }>
-  | { kind: 'not-claimable'; state: string; retryAttempt: number; claimable: boolean };
-
-/**
- * Why a row was not claimed: missing, terminal, or (otherwise) not this run's to claim;
- * `claimable` says whether the processor could claim it at all (pending, or held by a claim).
- */
-async function currentState(db: Executor, requestId: string): Promise<CurrentState> {
-  const current = await db.execute<{ state: string; retry_attempt: number; claimable: boolean }>(
-    sql`SELECT state, retry_attempt, (state = 'pending' OR (state = 'processing' AND claimed_at IS NOT NULL)) AS claimable
-        FROM requests WHERE id = ${requestId}`,
+  const { slots } = input;
+  const [result] = await claimRequestAttempts(
+    db,
+    [{ requestId: input.requestId, attempt: input.attempt, job: input.job }],
+    slots ? { default: slots.limit, overrides: { [slots.model]: slots.limit }, claimTtlMs: slots.claimTtlMs } : undefined,
   );
-  const row = current.rows[0];
-  if (!row) return { kind: 'missing' };
-  if (isTerminal(row.state)) return { kind: 'already-terminal', state: row.state };
-  return { kind: 'not-claimable', state: row.state, retryAttempt: row.retry_attempt, claimable: row.claimable };
-}
-
-function strip(current: CurrentState): ClaimResult {
-  return current.kind === 'not-claimable'
-    ? { kind: 'not-claimable', state: current.state, retryAttempt: current.retryAttempt }
-    : current;
+  return result!;
 }
 
 /**
@@ -221,6 +252,99 @@ export async function failRequestAttempt(
         response_size = ${http ? Buffer.byteLength(http.body) : null}`,
   );
 }
+
+/** One attempt's terminal outcome, for finishRequestAttempts. */
+export type AttemptOutcome =
+  | { claim: AttemptClaim; state: 'completed'; status: number; body: string }
+  | { claim: AttemptClaim; state: 'failed'; reason: FailureReason; http?: { status: number; body: string } };
+
+/**
+ * Several attempts' terminal writes in one statement (what completeRequestAttempt and
+ * failRequestAttempt do one at a time), each fenced on its own claim, with the terminal
+ * NOTIFY for the rows it changed. Returns, per outcome in order, whether it was written:
+ * false when that attempt no longer holds its row (its answer is dropped).
+ */
+export async function finishRequestAttempts(db: Executor, outcomes: readonly AttemptOutcome[]): Promise<boolean[]> {
+  if (outcomes.length === 0) return [];
+  // Rows locked in id order, so two flushes cannot deadlock on each other's rows.
+  const order = outcomes.map((_, i) => i).sort((a, b) => {
+    const x = outcomes[a]!.claim.requestId;
+    const y = outcomes[b]!.claim.requestId;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  const rows = order.map((i) => {
+    const o = outcomes[i]!;
+    const http = o.state === 'completed' ? { status: o.status, body: o.body } : o.http;
+    const usage = o.state === 'completed' ? extractUsage(o.body) : undefined;
+    return {
+      idx: i,
+      id: o.claim.requestId,
+      attempt: o.claim.attempt,
+      token: o.claim.token,
+      state: o.state,
+      status: http?.status ?? null,
+      body: http?.body ?? null,
+      error: o.state === 'failed' ? serializeFailureReason(o.reason) : null,
+      promptTokens: usage?.promptTokens ?? null,
+      completionTokens: usage?.completionTokens ?? null,
+      totalTokens: usage?.totalTokens ?? null,
+      size: http ? Buffer.byteLength(http.body) : null,
+    };
+  });
+  type Row = (typeof rows)[number];
+  const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+  const written = await FINISH_REQUEST_ATTEMPTS.run<{ id: string; idx: number }>(db, {
+    idx: col('idx'),
+    id: col('id'),
+    attempt: col('attempt'),
+    token: col('token'),
+    state: col('state'),
+    status: col('status'),
+    body: col('body'),
+    error: col('error'),
+    promptTokens: col('promptTokens'),
+    completionTokens: col('completionTokens'),
+    totalTokens: col('totalTokens'),
+    size: col('size'),
+  });
+  const result = outcomes.map(() => false);
+  for (const w of written) result[w.idx] = true;
+  return result;
+}
+
+/**
+ * The fence (`ATTEMPT_GUARD`) per input row; an attempt's own index comes back with its row,
+ * so two outcomes for one request (a zombie's and its takeover's) are told apart.
+ */
+const FINISH_REQUEST_ATTEMPTS = new PreparedStatement<Record<string, unknown[]>>(
+  'volley_finish_request_attempts',
+  withTerminalNotify(
+    sql`
+    UPDATE requests r SET
+      state = i.state,
+      response_status = i.response_status,
+      response_body = i.response_body,
+      error = i.error,
+      completed_at = CASE WHEN i.state = 'completed' THEN now() ELSE r.completed_at END,
+      failed_at = CASE WHEN i.state = 'failed' THEN now() ELSE r.failed_at END,
+      prompt_tokens = CASE WHEN i.state = 'completed' THEN i.prompt_tokens ELSE r.prompt_tokens END,
+      completion_tokens = CASE WHEN i.state = 'completed' THEN i.completion_tokens ELSE r.completion_tokens END,
+      total_tokens = CASE WHEN i.state = 'completed' THEN i.total_tokens ELSE r.total_tokens END,
+      response_size = i.response_size,
+      updated_at = now()
+    FROM input i
+    WHERE r.id = i.id AND r.state = 'processing' AND r.retry_attempt = i.attempt AND r.claimed_at = i.token
+    RETURNING r.id, i.idx`,
+    sql`input AS (
+      SELECT * FROM unnest(
+        ${p('idx')}::int[], ${p('id')}::uuid[], ${p('attempt')}::int[], ${p('token')}::timestamptz[], ${p('state')}::text[],
+        ${p('status')}::smallint[], ${p('body')}::text[], ${p('error')}::text[], ${p('promptTokens')}::int[],
+        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('size')}::bigint[]
+      ) AS t(idx, id, attempt, token, state, response_status, response_body, error, prompt_tokens, completion_tokens,
+             total_tokens, response_size)
+    ),`,
+  ),
+);
 
 /**
  * Back to `pending` for the next attempt: `retry_attempt + 1`, `not_before` = when it may
