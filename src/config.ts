@@ -85,7 +85,7 @@ export const envSchema = z.object({
    * insert. Off the client's latency path; a crash inside the window leaves the request
    * to the sweeper (TrackingLost) instead of completed.
    */
-  COMPLETE_RESPONSE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+  COMPLETE_RESPONSE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(25),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -7,6 +7,11 @@ export interface BossOptions {
   logger: Logger;
   /** Pool size for pg-boss's own connections (fetches, completions, sends). */
   max?: number;
+  /**
+   * Hold a LISTEN connection so this instance's workers wake on new jobs (default). A
+   * process that only produces jobs gains nothing from it but a wake-up per insert.
+   */
+  listen?: boolean;
   /** Run maintenance and cron scheduling (one role per deployment is enough; harmless if more). */
   supervise?: boolean;
   schedule?: boolean;
@@ -22,7 +27,7 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: 'volley-boss',
-    useListenNotify: true,
+    useListenNotify: opts.listen ?? true,
     supervise: opts.supervise ?? true,
     schedule: opts.schedule ?? true,
     // Schema is installed by the release step (npm run migrate); a role never races it.

@@ -26,7 +26,10 @@ export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise
   const options: Omit<WorkOptions, 'perJobResults' | 'transactional'> = {
     batchSize: opts.batchSize ?? 200,
     burstWhenBatchFull: true,
-    localConcurrency: opts.localConcurrency ?? 2,
+    // One fetch loop per queue drains as fast as two (measured: ~4,400 pairs/s either way,
+    // since each fetch is written with one statement); a second loop only doubles the empty
+    // fetches every NOTIFY wakes.
+    localConcurrency: opts.localConcurrency ?? 1,
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 2,
   };

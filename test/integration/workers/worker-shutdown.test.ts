@@ -72,8 +72,16 @@ describe('worker role shutdown', () => {
       { timeoutMs: 30_000, intervalMs: 100, what: 'every request row' },
     );
     expect(n).toBe(150);
-    const jobs = await p.boss.findJobs(QUEUES.createResponse, { queued: false, limit: 1000 });
-    const mine = jobs.filter((j) => ids.includes((j.data as { requestId: string }).requestId));
-    expect(mine.filter((j) => j.state !== 'completed')).toEqual([]);
+    // Each job is settled right after its rows are written; wait for the settling too.
+    const unsettled = await waitFor(
+      async () => {
+        const jobs = await p.boss.findJobs(QUEUES.createResponse, { queued: false, limit: 1000 });
+        const mine = jobs.filter((j) => ids.includes((j.data as { requestId: string }).requestId));
+        const open = mine.filter((j) => j.state !== 'completed');
+        return mine.length === ids.length && open.length === 0 ? open : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'every job completed' },
+    );
+    expect(unsettled).toEqual([]);
   });
 });
