@@ -40,10 +40,19 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   return boss;
 }
 
-/** Idempotent; dead-letter queues first, since a queue names its dead-letter queue. */
+/**
+ * Idempotent; dead-letter queues first, since a queue names its dead-letter queue. Queues
+ * that already exist get the current options too (createQueue leaves an existing queue as
+ * it was), so a changed option takes effect with the next deploy.
+ */
 export async function createQueues(boss: PgBoss): Promise<void> {
   for (const queue of Object.values(QUEUES) as QueueName[]) {
-    await boss.createQueue(deadLetterQueue(queue), DEAD_LETTER_OPTIONS);
-    await boss.createQueue(queue, QUEUE_OPTIONS[queue]);
+    for (const [name, options] of [
+      [deadLetterQueue(queue), DEAD_LETTER_OPTIONS],
+      [queue, QUEUE_OPTIONS[queue]],
+    ] as const) {
+      await boss.createQueue(name, options);
+      await boss.updateQueue(name, options);
+    }
   }
 }

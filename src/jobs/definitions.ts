@@ -75,6 +75,14 @@ export type PayloadOf<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
  * lose records); process-request's retries are driven by the request's own deadline
  * (DESIGN 8.1), so its queue-level retries only cover crashes and zombie attempts.
  */
+/**
+ * A completed tracking job has done its work once its row is written; pg-boss's default
+ * keeps it 7 days, which at 1,000 requests/s is over a billion rows of job table. An hour
+ * still covers any producer re-send (deterministic ids dedupe only while the first job's
+ * row exists), which happens within seconds.
+ */
+const TRACKING_JOB_RETENTION_SECONDS = 3_600;
+
 export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
   [QUEUES.createResponse]: {
     retryLimit: 12,
@@ -82,6 +90,7 @@ export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
     retryBackoff: true,
     retryDelayMax: 300,
     expireInSeconds: 120,
+    deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
     notify: true,
     deadLetter: deadLetterQueue(QUEUES.createResponse),
   },
@@ -91,6 +100,7 @@ export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
     retryBackoff: true,
     retryDelayMax: 300,
     expireInSeconds: 120,
+    deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
     notify: true,
     deadLetter: deadLetterQueue(QUEUES.completeResponse),
   },
