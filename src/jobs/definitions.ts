@@ -83,27 +83,20 @@ export type PayloadOf<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
  */
 const TRACKING_JOB_RETENTION_SECONDS = 3_600;
 
+/** create-response and complete-response: short jobs, retried for about an hour. */
+const TRACKING_QUEUE: Omit<Queue, 'name'> = {
+  retryLimit: 12,
+  retryDelay: 1,
+  retryBackoff: true,
+  retryDelayMax: 300,
+  expireInSeconds: 120,
+  deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
+  notify: true,
+};
+
 export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
-  [QUEUES.createResponse]: {
-    retryLimit: 12,
-    retryDelay: 1,
-    retryBackoff: true,
-    retryDelayMax: 300,
-    expireInSeconds: 120,
-    deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
-    notify: true,
-    deadLetter: deadLetterQueue(QUEUES.createResponse),
-  },
-  [QUEUES.completeResponse]: {
-    retryLimit: 12,
-    retryDelay: 1,
-    retryBackoff: true,
-    retryDelayMax: 300,
-    expireInSeconds: 120,
-    deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
-    notify: true,
-    deadLetter: deadLetterQueue(QUEUES.completeResponse),
-  },
+  [QUEUES.createResponse]: { ...TRACKING_QUEUE, deadLetter: deadLetterQueue(QUEUES.createResponse) },
+  [QUEUES.completeResponse]: { ...TRACKING_QUEUE, deadLetter: deadLetterQueue(QUEUES.completeResponse) },
   [QUEUES.processRequest]: {
     retryLimit: 20,
     retryDelay: 1,

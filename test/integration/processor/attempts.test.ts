@@ -14,7 +14,7 @@ import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/
 import { createSingleRequestBatch } from '../../../src/store/requests.ts';
 import { UpstreamClient } from '../../../src/upstream/client.ts';
 import { InFlightCalls } from '../../../src/upstream/in-flight.ts';
-import { OWNER, log, row, startHarness, submit, waitFor, waitForState, type Harness } from './harness.ts';
+import { OWNER, log, row, jobFetcher, startHarness, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
 // No processor here: the tests drive the handler with jobs they fetch themselves, to stage
 // duplicate and zombie runs deterministically.
@@ -43,24 +43,9 @@ function asValid(job: Job<ProcessRequestPayload>, retryCount = job.retryCount, s
   return { id: job.id, retryCount, signal, data: job.data } satisfies ValidJob<ProcessRequestPayload>;
 }
 
-// Jobs fetched but not yet asked for (a fetch may return other requests' jobs too).
-const fetched = new Map<string, Job<ProcessRequestPayload>>();
-
-async function fetchJob(requestId: string): Promise<Job<ProcessRequestPayload>> {
-  await waitFor(
-    async () => {
-      for (const job of await h.boss.fetch<ProcessRequestPayload>('process-request', { batchSize: 10 })) {
-        fetched.set(job.data.requestId, job);
-      }
-      return fetched.has(requestId);
-    },
-    (found) => found,
-    { what: `a process-request job for ${requestId}` },
-  );
-  const job = fetched.get(requestId)!;
-  fetched.delete(requestId);
-  return job;
-}
+// Created on first use: `h` exists only once beforeAll ran.
+let fetcher: ReturnType<typeof jobFetcher> | undefined;
+const fetchJob = (requestId: string) => (fetcher ??= jobFetcher(h.boss, 10))(requestId);
 
 /** What pg-boss does when it hands a lapsed job to another worker: the retry count moves on. */
 async function handOn(job: Job<ProcessRequestPayload>): Promise<void> {

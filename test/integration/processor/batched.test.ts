@@ -12,7 +12,7 @@ import {
   type AttemptClaim,
   type ClaimResult,
 } from '../../../src/store/request-attempts.ts';
-import { row, startHarness, submit, waitFor, type Harness } from './harness.ts';
+import { row, jobFetcher, startHarness, submit, waitFor, type Harness } from './harness.ts';
 
 // The batched store operations the processor runs per fetch: one claim statement (with the
 // per-model admission) for a whole batch, and one fenced terminal write for many attempts.
@@ -24,23 +24,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-const fetched = new Map<string, Job<ProcessRequestPayload>>();
-
-async function fetchJob(requestId: string): Promise<Job<ProcessRequestPayload>> {
-  await waitFor(
-    async () => {
-      for (const job of await h.boss.fetch<ProcessRequestPayload>('process-request', { batchSize: 20 })) {
-        fetched.set(job.data.requestId, job);
-      }
-      return fetched.has(requestId);
-    },
-    (found) => found,
-    { what: `a process-request job for ${requestId}` },
-  );
-  const job = fetched.get(requestId)!;
-  fetched.delete(requestId);
-  return job;
-}
+// Created on first use: `h` exists only once beforeAll ran.
+let fetcher: ReturnType<typeof jobFetcher> | undefined;
+const fetchJob = (requestId: string) => (fetcher ??= jobFetcher(h.boss, 20))(requestId);
 
 async function submitAndFetch(model: string): Promise<{ id: string; job: Job<ProcessRequestPayload> }> {
   const id = await submit(h, { model });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { PgBoss } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import { startBoss } from '../../../src/jobs/boss.ts';
+import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
 import { createBatchOf1, type BatchOf1Input } from '../../../src/jobs/enqueue.ts';
 import { startRequestProcessor, type RequestProcessor, type RequestProcessorOptions } from '../../../src/jobs/processor.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -8,6 +9,7 @@ import { Listener } from '../../../src/poller/listener.ts';
 import { findRequestDetail, type RequestDetail } from '../../../src/store/requests.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { startFaultUpstream, type FaultUpstream } from '../../helpers/fault-upstream.ts';
+import { waitFor as waitUntil } from '../../helpers/wait.ts';
 
 export const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
 
@@ -95,20 +97,50 @@ export async function submit(
 }
 
 /** Polls `read` until `done` holds (no fixed sleeps); throws with the last value on timeout. */
+/**
+ * test/helpers/wait.ts's waitFor with a separate predicate: resolves with the first value
+ * `done` accepts, and on timeout says what the last value was.
+ */
 export async function waitFor<T>(
   read: () => Promise<T> | T,
   done: (value: T) => boolean,
   opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}; last value: ${JSON.stringify(value)}`);
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
+  let last: T | undefined;
+  try {
+    return await waitUntil(
+      async () => {
+        last = await read();
+        return done(last) ? last : undefined;
+      },
+      { timeoutMs: opts.timeoutMs ?? 15_000, intervalMs: opts.intervalMs ?? 25, what: opts.what ?? 'condition' },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last value: ${JSON.stringify(last)}`);
   }
+}
+
+/**
+ * Fetches process-request jobs the way a worker would, handing each out by request id (a
+ * fetch may return other requests' jobs too; those are kept for their own call).
+ */
+export function jobFetcher(boss: PgBoss, batchSize = 10): (requestId: string) => Promise<Job<ProcessRequestPayload>> {
+  const fetched = new Map<string, Job<ProcessRequestPayload>>();
+  return async (requestId) => {
+    await waitFor(
+      async () => {
+        for (const job of await boss.fetch<ProcessRequestPayload>('process-request', { batchSize })) {
+          fetched.set(job.data.requestId, job);
+        }
+        return fetched.has(requestId);
+      },
+      (found) => found,
+      { what: `a process-request job for ${requestId}` },
+    );
+    const job = fetched.get(requestId)!;
+    fetched.delete(requestId);
+    return job;
+  };
 }
 
 export async function row(t: TestDatabase, id: string): Promise<RequestDetail> {
