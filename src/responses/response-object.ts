@@ -79,6 +79,26 @@ const STATUS_BY_STATE: ReadonlyMap<string, ResponseStatus> = new Map([
 ]);
 
 /** The response status for a request state; a state this code does not know is `failed`. */
+/** A request just accepted (pending): nothing has happened to it yet. */
+export function newRequestDetail(
+  r: Pick<ResponseDetail, 'id' | 'model' | 'serviceTier' | 'background' | 'body'> & { createdAt?: Date },
+): ResponseDetail {
+  return {
+    state: 'pending',
+    createdAt: new Date(),
+    completedAt: null,
+    failedAt: null,
+    canceledAt: null,
+    responseStatus: null,
+    responseBody: null,
+    error: null,
+    promptTokens: null,
+    completionTokens: null,
+    totalTokens: null,
+    ...r,
+  };
+}
+
 export function responseStatusForState(state: string): ResponseStatus {
   return STATUS_BY_STATE.get(state) ?? 'failed';
 }

@@ -5,7 +5,7 @@ import { WaitTimeout } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { CreateResponsePayload } from '../../jobs/definitions.ts';
 import { toResponseId } from '../../responses/response-id.ts';
-import { toResponseObject, type ResponseObject } from '../../responses/response-object.ts';
+import { newRequestDetail, toResponseObject, type ResponseObject } from '../../responses/response-object.ts';
 import type { ApiKeyOwner } from '../../store/api-keys.ts';
 import { authenticate, checkModel } from '../auth.ts';
 import { jsonBody, type JsonBody } from '../body.ts';
@@ -118,24 +118,9 @@ async function background(
   body: JsonBody,
 ) {
   const requestId = await enqueueBatchOf1(ctx, endpoint, req, owner, request, body);
-  const queued = toResponseObject({
-    id: requestId,
-    state: 'pending',
-    model: request.model,
-    serviceTier: request.serviceTier,
-    background: true,
-    body: body.text,
-    createdAt: new Date(),
-    completedAt: null,
-    failedAt: null,
-    canceledAt: null,
-    responseStatus: null,
-    responseBody: null,
-    error: null,
-    promptTokens: null,
-    completionTokens: null,
-    totalTokens: null,
-  });
+  const queued = toResponseObject(
+    newRequestDetail({ id: requestId, model: request.model, serviceTier: request.serviceTier, background: true, body: body.text }),
+  );
   return reply.code(202).header(RESPONSE_ID_HEADER, queued.id).header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
 }
 

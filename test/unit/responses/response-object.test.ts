@@ -5,6 +5,7 @@ import {
   responseStatusForState,
   toResponseObject,
   type ResponseDetail,
+  newRequestDetail,
 } from '../../../src/responses/response-object.ts';
 
 const uuid = '0191f3a4-6b2c-7d3e-8f40-123456789abc';
@@ -18,22 +19,14 @@ void rowIsDetail;
 
 function detail(overrides: Partial<ResponseDetail> = {}): ResponseDetail {
   return {
-    id: uuid,
-    state: 'pending',
-    model: 'gpt-test',
-    serviceTier: 'flex',
-    background: true,
-    body: JSON.stringify({ model: 'gpt-test', input: 'hi', background: true, service_tier: 'flex' }),
-    createdAt,
-    completedAt: null,
-    failedAt: null,
-    canceledAt: null,
-    responseStatus: null,
-    responseBody: null,
-    error: null,
-    promptTokens: null,
-    completionTokens: null,
-    totalTokens: null,
+    ...newRequestDetail({
+      id: uuid,
+      model: 'gpt-test',
+      serviceTier: 'flex',
+      background: true,
+      body: JSON.stringify({ model: 'gpt-test', input: 'hi', background: true, service_tier: 'flex' }),
+      createdAt,
+    }),
     ...overrides,
   };
 }
