@@ -85,7 +85,7 @@ try {
     listener,
     logger: log,
     events: jobMetricsEvents,
-    ...requestProcessorSettings(env, upstreamUrl),
+    ...requestProcessorSettings(env, upstreamUrl, adminToken),
   });
   gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl, adminToken });
 

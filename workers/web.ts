@@ -22,8 +22,8 @@ if (devUpstream) {
 }
 
 const database = openDatabase(url, { max: 10, applicationName: 'volley-web' });
-// The web role only produces jobs: no maintenance, no cron, no workers.
-const boss = await startBoss({ url, logger: log, supervise: false, schedule: false });
+// The web role only produces jobs: no maintenance, no cron, no workers, no LISTEN.
+const boss = await startBoss({ url, logger: log, supervise: false, schedule: false, listen: false });
 const listener = new Listener({ url, logger: log });
 await listener.start();
 const gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl: upstreamUrl! });

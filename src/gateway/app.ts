@@ -7,6 +7,7 @@ import { createKeyCache, type KeyCache } from './auth.ts';
 import { registerJsonBody } from './body.ts';
 import type { GatewayContext, GatewayDeps } from './context.ts';
 import { envelope, toHttpError } from './http-errors.ts';
+import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { databaseReadiness } from './readiness.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerCreateRoutes } from './routes/create.ts';
@@ -24,6 +25,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const ctx: GatewayContext = {
     ...deps,
     logger,
+    markerKey: deps.markerKey ?? requestMarkerKey(deps.config.ADMIN_TOKEN),
     keys: deps.keys ?? defaultKeyCache(deps),
     tracker: deps.tracker ?? createCompletionTracker({ enqueue: (p) => deps.jobs.enqueueCompleteResponse(p), logger }),
     readiness: deps.readiness ?? databaseReadiness(deps.db),

@@ -52,6 +52,8 @@ export interface GatewayDeps {
    * an in-flight one has its upstream call aborted. Unset: cancel answers 501.
    */
   cancelRequest?: (requestId: string) => Promise<unknown>;
+  /** Verifies x-volley-request-id; defaults to the key derived from ADMIN_TOKEN. */
+  markerKey?: Buffer;
   /** Defaults to a cache over the api_keys table with API_KEY_CACHE_TTL_MS. */
   keys?: KeyCache;
   /** Defaults to a tracker over `jobs.enqueueCompleteResponse`. */
@@ -61,6 +63,7 @@ export interface GatewayDeps {
 }
 
 export interface GatewayContext extends GatewayDeps {
+  markerKey: Buffer;
   keys: KeyCache;
   tracker: CompletionTracker;
   readiness: () => Promise<Readiness>;

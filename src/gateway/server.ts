@@ -12,6 +12,7 @@ import { observePollerWaiters } from '../metrics.ts';
 import type { Listener } from '../poller/listener.ts';
 import { Poller } from '../poller/poller.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
+import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { buildApp } from './app.ts';
 import { gatewayCancel, gatewayJobs } from './wiring.ts';
 
@@ -41,14 +42,17 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
   await poller.start();
   observePollerWaiters(() => poller.waiting);
+  const adminToken = opts.adminToken ?? env.ADMIN_TOKEN;
+  const markerKey = requestMarkerKey(adminToken);
   const upstream = createUpstreamProxy({
+    markerKey,
     baseUrl: opts.upstreamUrl,
     apiKey: env.UPSTREAM_API_KEY,
     routes: env.UPSTREAM_ROUTES,
     timeoutMs: env.UPSTREAM_TIMEOUT_MS,
   });
-  const adminToken = opts.adminToken ?? env.ADMIN_TOKEN;
   const app = buildApp({
+    markerKey,
     config: {
       MAX_BODY_BYTES: env.MAX_BODY_BYTES,
       ...(adminToken !== undefined ? { ADMIN_TOKEN: adminToken } : {}),

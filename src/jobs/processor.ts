@@ -4,6 +4,7 @@ import type { Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Listener } from '../poller/listener.ts';
 import { UpstreamClient, type UpstreamConfig } from '../upstream/client.ts';
+import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { InFlightCalls } from '../upstream/in-flight.ts';
 import type { BackoffPolicy } from '../upstream/retry-policy.ts';
 import { QUEUES } from './definitions.ts';
@@ -111,6 +112,8 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
 export function requestProcessorSettings(
   env: Env,
   upstreamUrl: string,
+  /** Signs the calls' x-volley-request-id; `npm start` passes the token it generated. */
+  adminToken: string | undefined = env.ADMIN_TOKEN,
 ): Pick<RequestProcessorOptions, 'upstream' | 'modelConcurrency' | 'backoff' | 'localConcurrency' | 'batchSize'> {
   return {
     upstream: {
@@ -118,6 +121,7 @@ export function requestProcessorSettings(
       apiKey: env.UPSTREAM_API_KEY,
       routes: env.UPSTREAM_ROUTES,
       timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      markerKey: requestMarkerKey(adminToken),
     },
     modelConcurrency: { default: env.MODEL_CONCURRENCY, overrides: env.MODEL_CONCURRENCY_OVERRIDES },
     backoff: { baseMs: env.RETRY_BASE_MS, maxMs: env.RETRY_MAX_MS },

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { isRecord, parseJson } from '../responses/json.ts';
+import { REQUEST_MARKER_HEADER, requestMarkerKey, signRequestMarker } from './request-marker.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 
 /**
@@ -16,6 +17,8 @@ export interface UpstreamConfig {
   routes?: Readonly<Record<string, string>>;
   /** The whole call (connect, headers and body) must finish within this. */
   timeoutMs: number;
+  /** Signs x-volley-request-id (see request-marker.ts); unset: a key of this process. */
+  markerKey?: Buffer;
 }
 
 export type UpstreamResult =
@@ -35,8 +38,6 @@ export interface UpstreamCall {
   signal?: AbortSignal;
 }
 
-/** Marks the processor's own upstream calls, so a volley gateway upstream does not track them again. */
-export const REQUEST_ID_HEADER = 'x-volley-request-id';
 
 /** `${route or UPSTREAM_URL}` + the endpoint's path after `/v1`. */
 export function upstreamUrl(config: Pick<UpstreamConfig, 'url' | 'routes'>, model: string, endpoint: string): string {
@@ -61,9 +62,11 @@ export function forwardedBody(body: string): string {
 export class UpstreamClient {
   readonly #config: UpstreamConfig;
   readonly #agent: Agent;
+  readonly #markerKey: Buffer;
 
   constructor(config: UpstreamConfig, opts: { connections?: number } = {}) {
     this.#config = config;
+    this.#markerKey = config.markerKey ?? requestMarkerKey(undefined);
     this.#agent = new Agent({
       connections: opts.connections ?? 128,
       keepAliveTimeout: 30_000,
@@ -82,7 +85,8 @@ export class UpstreamClient {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
-      [REQUEST_ID_HEADER]: call.requestId,
+      // Marks the call as tracked, so a volley gateway upstream does not track it again.
+      [REQUEST_MARKER_HEADER]: signRequestMarker(this.#markerKey, call.requestId),
     };
     if (this.#config.apiKey) headers.authorization = `Bearer ${this.#config.apiKey}`;
     try {

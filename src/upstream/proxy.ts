@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { REQUEST_MARKER_HEADER, signRequestMarker } from './request-marker.ts';
 
 /**
  * The gateway's HTTP client to model servers, for proxying realtime requests. One pooled
@@ -18,6 +19,8 @@ export interface UpstreamProxyOptions {
   timeoutMs: number;
   /** Most open connections per upstream origin; unset: no limit. */
   connectionsPerOrigin?: number;
+  /** Signs x-volley-request-id (see request-marker.ts). */
+  markerKey: Buffer;
 }
 
 interface Target {
@@ -64,7 +67,7 @@ export function createUpstreamProxy(opts: UpstreamProxyOptions): UpstreamProxy {
         'accept-encoding': 'identity',
       };
       if (authorization) headers.authorization = authorization;
-      if (call.volleyRequestId) headers['x-volley-request-id'] = call.volleyRequestId;
+      if (call.volleyRequestId) headers[REQUEST_MARKER_HEADER] = signRequestMarker(opts.markerKey, call.volleyRequestId);
       return agent.request({
         origin: target.origin,
         path: target.basePath + call.path,

@@ -20,6 +20,7 @@ import { findRequestDetail, type RequestDetail } from '../../src/store/requests.
 import { insertApiKey } from '../../src/store/api-keys.ts';
 import { findOrCreateUser } from '../../src/store/users.ts';
 import { createUpstreamProxy } from '../../src/upstream/proxy.ts';
+import { requestMarkerKey } from '../../src/upstream/request-marker.ts';
 import { isTerminal } from '../../src/db/schema/requests.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { waitFor } from './wait.ts';
@@ -73,7 +74,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     db: t.db,
     listener,
     logger: log,
-    upstream: { url: upstream.url, timeoutMs: 60_000 },
+    upstream: { url: upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) },
     modelConcurrency: { default: 8, overrides: opts.modelConcurrency ?? {} },
     backoff: { baseMs: 100, maxMs: 1_000 },
     localConcurrency: 8,
@@ -83,7 +84,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const producer = new Producer(boss);
   const poller = new Poller({ listener, db: t.db, logger: log });
   await poller.start();
-  const proxy = createUpstreamProxy({ baseUrl: upstream.url, timeoutMs: 60_000 });
+  const proxy = createUpstreamProxy({ baseUrl: upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
   const config: GatewayConfig = {
     MAX_BODY_BYTES: 64 * 1024,
     ADMIN_TOKEN,

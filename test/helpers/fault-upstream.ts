@@ -90,7 +90,8 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
       seq: calls.length,
       model,
       path: req.url ?? '',
-      requestId: header(req, 'x-volley-request-id'),
+      // The processor's signed marker is `<requestId>.<mac>`.
+      requestId: header(req, 'x-volley-request-id')?.replace(/\.[^.]*$/, ''),
       authorization: header(req, 'authorization'),
       body,
       startedAt: Date.now(),

@@ -11,13 +11,12 @@ import { authenticate, checkModel } from '../auth.ts';
 import { jsonBody, type JsonBody } from '../body.ts';
 import type { GatewayContext } from '../context.ts';
 import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint, type CreateRequest } from '../create-request.ts';
+import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/request-marker.ts';
 import { HttpError, envelope } from '../http-errors.ts';
 import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
 
-/** Set by volley's request processor on its own upstream calls; such calls are not tracked again. */
-export const VOLLEY_REQUEST_ID_HEADER = 'x-volley-request-id';
 
 export function registerCreateRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   for (const endpoint of CREATE_ENDPOINTS) {
@@ -31,8 +30,9 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   const request = readCreateRequest(endpoint, body.value);
   checkModel(owner, request.model);
 
-  if (req.headers[VOLLEY_REQUEST_ID_HEADER] !== undefined) {
-    // Our own request processor calling through a gateway: proxy, but do not track twice.
+  if (verifyRequestMarker(ctx.markerKey, req.headers[REQUEST_MARKER_HEADER])) {
+    // A call this deployment already tracks (its processor, or a volley gateway in front of
+    // this one): proxy, but do not track twice. An unsigned or forged marker is ignored.
     await relay({ upstream: ctx.upstream, reply, endpoint, model: request.model, body: body.raw });
     return reply;
   }

@@ -1,9 +1,11 @@
 // Path 1 (realtime, not background) end to end: the official OpenAI SDK, unchanged, against
 // the gateway in front of the development upstream; each call must end as the right row.
+import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
-import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
+import { requestMarkerKey, REQUEST_MARKER_HEADER, signRequestMarker } from '../../../src/upstream/request-marker.ts';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 let gw: TestGateway;
@@ -206,13 +208,20 @@ describe('upstream errors', () => {
 });
 
 describe('untracked calls', () => {
-  it('proxies a request carrying x-volley-request-id without recording it', async () => {
-    const k = await gw.createKey();
-    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+  const ask = (key: string, content: string, marker?: string) =>
+    fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/json', 'x-volley-request-id': 'abc' },
-      body: JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content: 'hi' }] }),
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        ...(marker ? { [REQUEST_MARKER_HEADER]: marker } : {}),
+      },
+      body: JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content }] }),
     });
+
+  it('proxies a call carrying a marker this deployment signed without recording it', async () => {
+    const k = await gw.createKey();
+    const res = await ask(k.key, 'hi', signRequestMarker(requestMarkerKey(ADMIN_TOKEN), randomUUID()));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-volley-response-id')).toBeNull();
     expect(((await res.json()) as OpenAI.ChatCompletion).choices[0]?.message.content).toBe('Echo: hi');
@@ -226,6 +235,23 @@ describe('untracked calls', () => {
     // The tracked call's complete-response job (create-response's row is written inline).
     const jobs = await gw.t.pool.query(`SELECT name FROM pgboss.job WHERE data->>'createdBy' = $1`, [k.userId]);
     expect(jobs.rows.map((j) => j.name)).toEqual(['complete-response']);
+  });
+
+  it('records a call whose marker is forged, unsigned or signed by another deployment', async () => {
+    const k = await gw.createKey();
+    const markers = [
+      'abc',
+      randomUUID(),
+      `${randomUUID()}.${'A'.repeat(43)}`,
+      signRequestMarker(requestMarkerKey('some-other-deployment-token'), randomUUID()),
+    ];
+    for (const [i, marker] of markers.entries()) {
+      const res = await ask(k.key, `forged ${i}`, marker);
+      expect(res.status).toBe(200);
+      await gw.terminalRow(parseResponseId(res.headers.get('x-volley-response-id')!));
+    }
+    const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE created_by = $1`, [k.userId]);
+    expect(rows[0].n).toBe(markers.length);
   });
 });
 
