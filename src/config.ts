@@ -88,6 +88,8 @@ export const envSchema = z.object({
   COMPLETE_RESPONSE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(25),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
+  /** Worker and flex roles: serve GET /metrics on this port (unset: no metrics server). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,8 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobEvents } from './jobs/run.ts';
 
 /**
- * Prometheus metrics for every role, served by the gateway's GET /metrics. One registry per
- * process; modules increment the exported metrics, nothing here does I/O.
+ * Prometheus metrics for every role: the gateway serves them at GET /metrics, the worker and
+ * flex roles on METRICS_PORT (metrics-server.ts). One registry per process; modules
+ * increment the exported metrics, nothing here does I/O.
  */
 export const registry = new Registry();
 
@@ -39,6 +41,11 @@ export const jobOutcomes = new Counter({
   labelNames: ['queue', 'outcome'] as const,
   registers: [registry],
 });
+
+/** Job runner events that feed jobOutcomes; every role that runs jobs passes them. */
+export const jobMetricsEvents: JobEvents = {
+  onOutcome: (queue, outcome, count) => jobOutcomes.inc({ queue, outcome }, count),
+};
 
 /** Failed attempts to enqueue a tracking job from the gateway (each is retried in process). */
 export const trackingEnqueueErrors = new Counter({

@@ -5,11 +5,14 @@ import { startBoss } from '../src/jobs/boss.ts';
 import { requestProcessorSettings, startRequestProcessor } from '../src/jobs/processor.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
+import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
+import { startMetricsServer } from '../src/metrics-server.ts';
 import { Listener } from '../src/poller/listener.ts';
 
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'flex' });
 const url = requireDatabaseUrl(env, 'flex');
+enableProcessMetrics();
 
 let upstreamUrl = env.UPSTREAM_URL;
 const devUpstream = upstreamUrl ? undefined : await startDevUpstream({ port: 0 });
@@ -31,9 +34,17 @@ const boss = await startBoss({
   logger: log,
   extra: { superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 },
 });
-const processor = await startRequestProcessor({ boss, db: database.db, listener, logger: log, ...settings });
+const processor = await startRequestProcessor({
+  boss,
+  db: database.db,
+  listener,
+  logger: log,
+  events: jobMetricsEvents,
+  ...settings,
+});
+const metrics = env.METRICS_PORT === undefined ? undefined : await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT });
 log.info(
-  { localConcurrency: settings.localConcurrency, modelConcurrency: settings.modelConcurrency },
+  { localConcurrency: settings.localConcurrency, modelConcurrency: settings.modelConcurrency, metrics: metrics?.url },
   'flex role ready',
 );
 
@@ -45,4 +56,5 @@ onShutdownSignal(log, async () => {
   await listener.stop();
   await database.close();
   await devUpstream?.close();
+  await metrics?.close();
 });

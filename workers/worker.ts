@@ -6,19 +6,30 @@ import { startResponseWorkers } from '../src/jobs/worker.ts';
 import { parseDuration } from '../src/duration.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
+import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
+import { startMetricsServer } from '../src/metrics-server.ts';
 
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'worker' });
 const url = requireDatabaseUrl(env, 'worker');
+enableProcessMetrics();
 const database = openDatabase(url, { max: 10, applicationName: 'volley-worker' });
 const boss = await startBoss({ url, logger: log });
-await startResponseWorkers({ boss, db: database.db, logger: log });
-await startSweeper({ boss, db: database.db, logger: log, staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)! });
-log.info('worker role ready');
+await startResponseWorkers({ boss, db: database.db, logger: log, events: jobMetricsEvents });
+await startSweeper({
+  boss,
+  db: database.db,
+  logger: log,
+  staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
+  events: jobMetricsEvents,
+});
+const metrics = env.METRICS_PORT === undefined ? undefined : await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT });
+log.info({ metrics: metrics?.url }, 'worker role ready');
 
 onShutdownSignal(log, async () => {
   // Stop fetching, let running batches finish; what is still running at the timeout is
   // failed back to pg-boss and retried by another worker, so nothing is lost.
   await boss.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS });
   await database.close();
+  await metrics?.close();
 }, env.SHUTDOWN_TIMEOUT_MS + 5_000);

@@ -4,8 +4,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/client.ts';
 import { createBatchOf1, InlineCreateResponse, type Producer } from '../jobs/enqueue.ts';
-import type { JobEvents } from '../jobs/run.ts';
-import { jobOutcomes } from '../metrics.ts';
 import { cancelRequest } from '../store/cancel.ts';
 import type { GatewayJobs } from './context.ts';
 
@@ -30,8 +28,3 @@ export function gatewayJobs(
 export function gatewayCancel(db: Db): (requestId: string) => Promise<unknown> {
   return (requestId) => cancelRequest(db, requestId);
 }
-
-/** Job runner events that feed the job-outcome counter of GET /metrics. */
-export const jobMetricsEvents: JobEvents = {
-  onOutcome: (queue, outcome, count) => jobOutcomes.inc({ queue, outcome }, count),
-};
