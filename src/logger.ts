@@ -3,11 +3,12 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * The root logger: JSON lines on stdout. Child loggers carry ids (component, queue, jobId,
- * requestId). Log ids, sizes, statuses and durations, never prompts, outputs or keys; the
- * redact list is a second line of defence for headers that slip into a log object.
+ * A root logger (entry points make one from LOG_LEVEL): JSON lines on stdout, or on
+ * `destination`. Child loggers carry ids (component, queue, jobId, requestId). Log ids,
+ * sizes, statuses and durations, never prompts, outputs or keys; the redact list is a
+ * second line of defence for headers that slip into a log object.
  */
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createLogger(level: string = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { service: 'volley' },
@@ -19,4 +20,3 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', de
   return destination ? pino(options, destination) : pino(options);
 }
 
-export const rootLogger: Logger = createLogger();
