@@ -68,8 +68,8 @@ export const envSchema = z.object({
   MODEL_CONCURRENCY_OVERRIDES: modelLimits,
   /** Request processor: upstream calls one flex process runs at once, across models. */
   PROCESSOR_CONCURRENCY: positiveInt(32),
-  /** process-request jobs per fetch; PROCESSOR_CONCURRENCY / this many fetch loops. */
-  PROCESSOR_BATCH_SIZE: positiveInt(8),
+  /** process-request jobs per fetch (at most MODEL_CONCURRENCY); PROCESSOR_CONCURRENCY / this many fetch loops. */
+  PROCESSOR_BATCH_SIZE: positiveInt(16),
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),

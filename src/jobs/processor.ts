@@ -63,9 +63,14 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
   const client = opts.client ?? new UpstreamClient(opts.upstream, { connections: Math.max(opts.localConcurrency ?? 16, 16) });
   const inFlight = new InFlightCalls();
   await inFlight.start({ listener: opts.listener, db: opts.db, logger: log });
-  const polling = opts.pollingIntervalSeconds ?? 2;
+  // pg-boss caps a fetch at the model group's free slots. A fetch that comes back short of
+  // batchSize ends burst mode and its loop sleeps the polling interval, so a batch larger
+  // than the model limit never bursts: measured, batch 32 over a limit of 16 drained 9
+  // requests/s, batch 16 over 16 about 1,000. Hence the clamp, and the short interval for
+  // loops whose fetch came back short (NOTIFY wakes them for new jobs, not for freed slots).
+  const polling = opts.pollingIntervalSeconds ?? 0.5;
   const concurrency = opts.localConcurrency ?? 16;
-  const batchSize = Math.min(opts.batchSize ?? 4, concurrency);
+  const batchSize = Math.min(opts.batchSize ?? 4, concurrency, opts.modelConcurrency.default);
   await work(
     opts.boss,
     QUEUES.processRequest,
