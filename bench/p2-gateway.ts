@@ -2,6 +2,7 @@
 // called directly by the same client, sequentially and at an open-loop 500 requests/s; and
 // the highest tracked rate the gateway sustains with every request ending as a terminal row.
 import type pg from 'pg';
+import { vacuumChurnedTables } from './lib/database.ts';
 import { call, chatBody, keepAlivePool, openLoop, type Sample, type Target } from './lib/load.ts';
 import { median, medianQuantiles, percentile, quantiles, sleep, type Quantiles } from './lib/stats.ts';
 
@@ -133,6 +134,7 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
     // try once halfway between the last pass and that failure.
     const maxRuns: P2Result['max_rps_runs'] = [];
     for (let rep = 0; rep < opts.reps; rep++) {
+      await vacuumChurnedTables(opts.db);
       const steps: P2Result['max_rps_runs'][number]['steps'] = [];
       let best = 0;
       let failedAt: number | undefined;

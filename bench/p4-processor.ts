@@ -14,6 +14,7 @@ import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
 import { Listener } from '../src/poller/listener.ts';
 import { createSingleRequestBatches, type NewRequest } from '../src/store/requests.ts';
 import type { Role } from './lib/processes.ts';
+import { vacuumChurnedTables } from './lib/database.ts';
 import { median } from './lib/stats.ts';
 
 export interface P4Options {
@@ -53,6 +54,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
   let flexRss: number | undefined;
   try {
     for (let rep = 0; rep < opts.reps; rep++) {
+      await vacuumChurnedTables(opts.pool);
       const ids: string[] = Array.from({ length: opts.requests }, () => randomUUID());
       const owner = randomUUID();
       const rows: NewRequest[] = ids.map((id) => ({
