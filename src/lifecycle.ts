@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Env } from './config.ts';
+import { startDevUpstream, type DevUpstream } from './dev-upstream/server.ts';
 import type { Logger } from './logger.ts';
 
 /** Reads the configuration or exits with a message that names the bad variable. */
@@ -51,4 +52,16 @@ export function requireDatabaseUrl(env: Env, role: string): string {
     process.exit(2);
   }
   return env.DATABASE_URL;
+}
+
+/**
+ * UPSTREAM_URL, or (unset) the built-in development upstream started in this process, with a
+ * warning that it is a development tool. `devUpstream` is set when one was started: close it
+ * on shutdown.
+ */
+export async function resolveUpstream(env: Env, log: Logger): Promise<{ url: string; devUpstream?: DevUpstream }> {
+  if (env.UPSTREAM_URL !== undefined) return { url: env.UPSTREAM_URL };
+  const devUpstream = await startDevUpstream({ port: 0 });
+  log.warn({ url: devUpstream.url }, 'UPSTREAM_URL is unset: using the built-in development upstream (not a real model)');
+  return { url: devUpstream.url, devUpstream };
 }

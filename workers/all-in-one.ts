@@ -9,14 +9,13 @@ import path from 'node:path';
 import { openDatabase, type Database } from '../src/db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { startDevUpstream, type DevUpstream } from '../src/dev-upstream/server.ts';
+import type { DevUpstream } from '../src/dev-upstream/server.ts';
 import { parseDuration } from '../src/duration.ts';
 import { startGateway, type RunningGateway } from '../src/gateway/server.ts';
 import { startBoss } from '../src/jobs/boss.ts';
 import { requestProcessorSettings, startRequestProcessor, type RequestProcessor } from '../src/jobs/processor.ts';
-import { startSweeper } from '../src/jobs/sweeper.ts';
-import { startResponseWorkers } from '../src/jobs/worker.ts';
-import { loadConfigOrExit, onShutdownSignal } from '../src/lifecycle.ts';
+import { startWorkerRole } from '../src/jobs/worker.ts';
+import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
 import { Listener } from '../src/poller/listener.ts';
@@ -60,23 +59,20 @@ try {
 
   const adminToken = env.ADMIN_TOKEN ?? (await embeddedAdminToken());
 
-  let upstreamUrl = env.UPSTREAM_URL;
-  if (upstreamUrl === undefined) {
-    devUpstream = await startDevUpstream({ port: 0 });
-    upstreamUrl = devUpstream.url;
-  }
+  const upstream = await resolveUpstream(env, log);
+  devUpstream = upstream.devUpstream;
+  const upstreamUrl = upstream.url;
 
   database = openDatabase(url, { max: 20, applicationName: 'volley' });
   listener = new Listener({ url, logger: log });
   await listener.start();
   boss = await startBoss({ url, logger: log, extra: { superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 } });
-  await startResponseWorkers({ boss, db: database.db, logger: log, events: jobMetricsEvents });
-  await startSweeper({
+  await startWorkerRole({
     boss,
     db: database.db,
     logger: log,
-    staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
     events: jobMetricsEvents,
+    staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
   });
   processor = await startRequestProcessor({
     boss,

@@ -1,9 +1,8 @@
 // The `flex` role: runs process-request jobs (background and flex requests) against the upstream.
-import { startDevUpstream } from '../src/dev-upstream/server.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
 import { requestProcessorSettings, startRequestProcessor } from '../src/jobs/processor.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
 import { startMetricsServer } from '../src/metrics-server.ts';
@@ -14,14 +13,9 @@ const log = createLogger(env.LOG_LEVEL).child({ role: 'flex' });
 const url = requireDatabaseUrl(env, 'flex');
 enableProcessMetrics();
 
-let upstreamUrl = env.UPSTREAM_URL;
-const devUpstream = upstreamUrl ? undefined : await startDevUpstream({ port: 0 });
-if (devUpstream) {
-  upstreamUrl = devUpstream.url;
-  log.warn({ url: devUpstream.url }, 'UPSTREAM_URL is unset: using the built-in development upstream (not a real model)');
-}
+const { url: upstreamUrl, devUpstream } = await resolveUpstream(env, log);
 
-const settings = requestProcessorSettings(env, upstreamUrl!);
+const settings = requestProcessorSettings(env, upstreamUrl);
 // Each running job holds a pool connection only while it reads or writes its row.
 const database = openDatabase(url, { max: 10, applicationName: 'volley-flex' });
 const listener = new Listener({ url, logger: log });

@@ -1,10 +1,9 @@
 // The `web` role: the HTTP gateway (auth, routing, proxying, tracking jobs, GET/cancel/DELETE,
 // admin API). Scale it by running more of them behind a load balancer.
 import { openDatabase } from '../src/db/client.ts';
-import { startDevUpstream } from '../src/dev-upstream/server.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
 import { Listener } from '../src/poller/listener.ts';
@@ -14,19 +13,14 @@ const log = createLogger(env.LOG_LEVEL).child({ role: 'web' });
 const url = requireDatabaseUrl(env, 'web');
 enableProcessMetrics();
 
-let upstreamUrl = env.UPSTREAM_URL;
-const devUpstream = upstreamUrl ? undefined : await startDevUpstream({ port: 0 });
-if (devUpstream) {
-  upstreamUrl = devUpstream.url;
-  log.warn({ url: devUpstream.url }, 'UPSTREAM_URL is unset: using the built-in development upstream (not a real model)');
-}
+const { url: upstreamUrl, devUpstream } = await resolveUpstream(env, log);
 
 const database = openDatabase(url, { max: 10, applicationName: 'volley-web' });
 // The web role only produces jobs: no maintenance, no cron, no workers, no LISTEN.
 const boss = await startBoss({ url, logger: log, supervise: false, schedule: false, listen: false });
 const listener = new Listener({ url, logger: log });
 await listener.start();
-const gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl: upstreamUrl! });
+const gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl: upstreamUrl });
 log.info({ url: gateway.url }, 'web role ready');
 
 onShutdownSignal(

@@ -1,8 +1,7 @@
 // The `worker` role: create-response and complete-response jobs, plus the sweeper.
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { startSweeper } from '../src/jobs/sweeper.ts';
-import { startResponseWorkers } from '../src/jobs/worker.ts';
+import { startWorkerRole } from '../src/jobs/worker.ts';
 import { parseDuration } from '../src/duration.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
@@ -15,13 +14,12 @@ const url = requireDatabaseUrl(env, 'worker');
 enableProcessMetrics();
 const database = openDatabase(url, { max: 10, applicationName: 'volley-worker' });
 const boss = await startBoss({ url, logger: log });
-await startResponseWorkers({ boss, db: database.db, logger: log, events: jobMetricsEvents });
-await startSweeper({
+await startWorkerRole({
   boss,
   db: database.db,
   logger: log,
-  staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
   events: jobMetricsEvents,
+  staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
 });
 const metrics = env.METRICS_PORT === undefined ? undefined : await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT });
 log.info({ metrics: metrics?.url }, 'worker role ready');

@@ -5,6 +5,7 @@ import { QUEUES } from './definitions.ts';
 import { completeResponseHandler } from './handlers/complete-response.ts';
 import { createResponseHandler } from './handlers/create-response.ts';
 import { work, type JobEvents } from './run.ts';
+import { startSweeper } from './sweeper.ts';
 
 export interface ResponseWorkerOptions {
   boss: PgBoss;
@@ -36,4 +37,19 @@ export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise
   const log = opts.logger.child({ component: 'response-workers' });
   await work(opts.boss, QUEUES.createResponse, options, createResponseHandler(opts.db), log, opts.events);
   await work(opts.boss, QUEUES.completeResponse, options, completeResponseHandler(opts.db), log, opts.events);
+}
+
+/**
+ * Everything the `worker` role runs (also part of `npm start`): the tracking queues and the
+ * sweeper, which fails realtime rows stale for `staleAfterMs` (REALTIME_STALE_AFTER).
+ */
+export async function startWorkerRole(opts: ResponseWorkerOptions & { staleAfterMs: number }): Promise<void> {
+  await startResponseWorkers(opts);
+  await startSweeper({
+    boss: opts.boss,
+    db: opts.db,
+    logger: opts.logger,
+    staleAfterMs: opts.staleAfterMs,
+    ...(opts.events ? { events: opts.events } : {}),
+  });
 }
