@@ -16,12 +16,14 @@ export const httpRequests = new Counter({
   registers: [registry],
 });
 
-// Buckets from 0.5 ms: the gateway's own overhead target is about 1 ms; model calls take seconds.
+// Buckets from 0.5 ms: the gateway's own overhead target is about 1 ms; model calls take minutes.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
 export const httpDuration = new Histogram({
   name: 'volley_http_request_duration_seconds',
   help: 'Time from request to the end of the response, by route and status',
   labelNames: ['method', 'route', 'status'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  buckets: LATENCY_BUCKETS,
   registers: [registry],
 });
 
@@ -30,7 +32,7 @@ export const upstreamDuration = new Histogram({
   name: 'volley_upstream_headers_seconds',
   help: 'Time from sending a request upstream until its response headers arrived',
   labelNames: ['endpoint', 'status'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  buckets: LATENCY_BUCKETS,
   registers: [registry],
 });
 
