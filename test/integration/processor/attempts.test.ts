@@ -6,7 +6,7 @@ import { processRequestHandler } from '../../../src/jobs/handlers/process-reques
 import { sweepStaleRealtimeRequests } from '../../../src/jobs/handlers/sweep.ts';
 import { PRIORITY } from '../../../src/jobs/definitions.ts';
 import { processRequestJobId, sendProcessRequest } from '../../../src/jobs/enqueue.ts';
-import { startRequestProcessor } from '../../../src/jobs/processor.ts';
+
 import { SWEEP_CRON, startSweeper } from '../../../src/jobs/sweeper.ts';
 import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
 import type { ValidJob } from '../../../src/jobs/run.ts';
@@ -14,7 +14,7 @@ import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/
 import { createSingleRequestBatch } from '../../../src/store/requests.ts';
 import { UpstreamClient } from '../../../src/upstream/client.ts';
 import { InFlightCalls } from '../../../src/upstream/in-flight.ts';
-import { OWNER, log, row, jobFetcher, startHarness, submit, waitFor, waitForState, type Harness } from './harness.ts';
+import { OWNER, log, row, jobFetcher, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
 // No processor here: the tests drive the handler with jobs they fetch themselves, to stage
 // duplicate and zombie runs deterministically.
@@ -196,17 +196,7 @@ describe('sweeper', () => {
     // A process-request job that should never exist for a realtime row: the processor must
     // not claim it (and so never fire it upstream), before or after the sweep.
     await h.t.db.transaction((tx) => sendProcessRequest(h.boss, tx, stale, { priority: PRIORITY.background, model: 'm-realtime' }));
-    const processor = await startRequestProcessor({
-      boss: h.boss,
-      db: h.t.db,
-      listener: h.listener,
-      logger: log,
-      upstream: { url: h.upstream.url, timeoutMs: 5_000 },
-      modelConcurrency: { default: 4 },
-      backoff: { baseMs: 50, maxMs: 100 },
-      localConcurrency: 2,
-      pollingIntervalSeconds: 0.5,
-    });
+    const processor = await startTestProcessor(h, { modelConcurrency: { default: 4 }, backoff: { baseMs: 50, maxMs: 100 } });
     try {
       await waitFor(
         async () =>

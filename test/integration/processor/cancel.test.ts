@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processRequestJobId } from '../../../src/jobs/enqueue.ts';
-import { startRequestProcessor } from '../../../src/jobs/processor.ts';
+
 import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../../../src/poller/channel.ts';
 import { cancelRequest } from '../../../src/store/cancel.ts';
 import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/request-attempts.ts';
-import { log, row, startHarness, submit, waitFor, waitForState, type Harness } from './harness.ts';
+import { row, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -112,17 +112,7 @@ describe('cancel while pending', () => {
       if (result.kind === 'canceled') expect(result.row.state).toBe('canceled');
 
       // Now a processor arrives and runs the job: it finds the row terminal and does nothing.
-      const processor = await startRequestProcessor({
-        boss: quiet.boss,
-        db: quiet.t.db,
-        listener: quiet.listener,
-        logger: log,
-        upstream: { url: quiet.upstream.url, timeoutMs: 5_000 },
-        modelConcurrency: { default: 4 },
-        backoff: { baseMs: 100, maxMs: 1_000 },
-        localConcurrency: 2,
-        pollingIntervalSeconds: 0.5,
-      });
+      const processor = await startTestProcessor(quiet, { modelConcurrency: { default: 4 } });
       try {
         await waitFor(() => jobState(quiet, processRequestJobId(id, 0)), (s) => s === 'completed', { what: 'job completed' });
       } finally {

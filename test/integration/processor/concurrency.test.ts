@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoss } from '../../../src/jobs/boss.ts';
-import { startRequestProcessor, type RequestProcessor } from '../../../src/jobs/processor.ts';
+import type { RequestProcessor } from '../../../src/jobs/processor.ts';
 import { Listener } from '../../../src/poller/listener.ts';
-import { log, row, startHarness, submit, waitForState, type Harness } from './harness.ts';
+import { log, row, startHarness, startTestProcessor, submit, waitForState, type Harness } from './harness.ts';
 
 // Two processors, each with its own pg-boss, LISTEN connection and ten fetch loops, racing
 // for one model's jobs. pg-boss's group count alone over-admits under this race (measured:
@@ -17,17 +17,14 @@ beforeAll(async () => {
     const boss = await startBoss({ url: h.t.url, logger: log, max: 12, supervise: false, schedule: false });
     const listener = new Listener({ url: h.t.url, logger: log });
     await listener.start();
-    const processor = await startRequestProcessor({
-      boss,
-      db: h.t.db,
-      listener,
-      logger: log,
-      upstream: { url: h.upstream.url, timeoutMs: 5_000 },
-      modelConcurrency: { default: 8, overrides: { 'm-two': 2, 'm-one': 1 } },
-      backoff: { baseMs: 100, maxMs: 500 },
-      localConcurrency: 10,
-      pollingIntervalSeconds: 0.5,
-    });
+    const processor = await startTestProcessor(
+      { ...h, boss, listener },
+      {
+        modelConcurrency: { default: 8, overrides: { 'm-two': 2, 'm-one': 1 } },
+        backoff: { baseMs: 100, maxMs: 500 },
+        localConcurrency: 10,
+      },
+    );
     processors.push(processor);
     stops.push(async () => {
       await boss.stop({ graceful: false, timeout: 1_000 });

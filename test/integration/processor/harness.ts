@@ -43,18 +43,15 @@ export async function startHarness(
   const processor =
     opts.processor === false
       ? undefined
-      : await startRequestProcessor({
-          boss,
-          db: t.db,
-          listener,
-          logger: log,
-          upstream: { url: upstream.url, apiKey: 'sk-upstream-test', timeoutMs: opts.upstreamTimeoutMs ?? 5_000 },
-          modelConcurrency: { default: 8 },
-          backoff: { baseMs: 200, maxMs: 2_000 },
-          localConcurrency: 8,
-          pollingIntervalSeconds: 0.5,
-          ...opts.processorOptions,
-        });
+      : await startTestProcessor(
+          { t, boss, listener, upstream },
+          {
+            upstream: { url: upstream.url, apiKey: 'sk-upstream-test', timeoutMs: opts.upstreamTimeoutMs ?? 5_000 },
+            backoff: { baseMs: 200, maxMs: 2_000 },
+            localConcurrency: 8,
+            ...opts.processorOptions,
+          },
+        );
   return {
     t,
     boss,
@@ -69,6 +66,28 @@ export async function startHarness(
       await t.drop();
     },
   };
+}
+
+/**
+ * A request processor on the harness's database, upstream, pg-boss and listener (any of the
+ * last two may be another process's stand-ins), with fast test settings.
+ */
+export function startTestProcessor(
+  h: Pick<Harness, 't' | 'boss' | 'listener' | 'upstream'>,
+  overrides: Partial<RequestProcessorOptions> = {},
+): Promise<RequestProcessor> {
+  return startRequestProcessor({
+    boss: h.boss,
+    db: h.t.db,
+    listener: h.listener,
+    logger: log,
+    upstream: { url: h.upstream.url, timeoutMs: 5_000 },
+    modelConcurrency: { default: 8 },
+    backoff: { baseMs: 100, maxMs: 1_000 },
+    localConcurrency: 2,
+    pollingIntervalSeconds: 0.5,
+    ...overrides,
+  });
 }
 
 export const OWNER = randomUUID();
