@@ -3,7 +3,7 @@
 // (never 403), so a client cannot learn that a response exists.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isTerminal } from '../../db/schema/requests.ts';
-import { InvalidResponseId, RequestStateConflict } from '../../errors.ts';
+import { InvalidResponseId } from '../../errors.ts';
 import { parseResponseId, toResponseId } from '../../responses/response-id.ts';
 import { toResponseObject } from '../../responses/response-object.ts';
 import { findRequestDetail, markRequestDeleted, type RequestDetail } from '../../store/requests.ts';
@@ -31,12 +31,9 @@ export function registerResponseRoutes(app: FastifyInstance, ctx: GatewayContext
       if (ctx.cancelRequest === undefined) {
         throw new HttpError(501, 'Cancelling is not available on this gateway.', { code: 'not_implemented' });
       }
-      try {
-        await ctx.cancelRequest(detail.id);
-      } catch (err) {
-        // It became terminal on its own in the meantime: answer with what it became.
-        if (!(err instanceof RequestStateConflict)) throw err;
-      }
+      // Canceled now, or it became terminal on its own meanwhile (cancelRequest says
+      // already-terminal, it does not throw): either way, answer with the row as it is.
+      await ctx.cancelRequest(detail.id);
       detail = (await findRequestDetail(ctx.db, detail.id)) ?? detail;
     }
     if (!isTerminal(detail.state)) reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
