@@ -147,6 +147,8 @@ try {
   if (p4?.flex_rss_mb !== undefined) rss.flex = p4.flex_rss_mb;
   rss['bench (load generator, P1/P3 in-process)'] = vmHwmMb(process.pid);
   await pool.end();
+  const statements = await database.statementReport().catch((err: unknown) => `pg_stat_statements: ${String(err)}`);
+  if (statements) log(`statements by total time:\n${statements}`);
   await database.close();
 }
 

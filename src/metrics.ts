@@ -39,7 +39,7 @@ export const upstreamDuration = new Histogram({
 /** Settled jobs by queue and outcome (completed, failed, deadletter). The job runner increments it. */
 export const jobOutcomes = new Counter({
   name: 'volley_job_outcomes_total',
-  help: 'Jobs settled, by queue and outcome',
+  help: 'Jobs settled, by queue and outcome; an envelope of tracking records counts each record',
   labelNames: ['queue', 'outcome'] as const,
   registers: [registry],
 });

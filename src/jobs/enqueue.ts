@@ -8,8 +8,10 @@ import { createSingleRequestBatch, createSingleRequestBatches } from '../store/r
 import { realtimeStartRow } from './handlers/create-response.ts';
 import { Coalescer } from './coalescer.ts';
 import {
+  MAX_ENVELOPE_RECORDS,
   PRIORITY,
   QUEUES,
+  type TrackingQueue,
   type CompleteResponsePayload,
   type CreateResponsePayload,
   type ProcessRequestPayload,
@@ -17,8 +19,8 @@ import {
 
 /**
  * The gateway's side of the queues. Enqueues are coalesced: concurrent calls become one
- * multi-row `insert()` (one statement), which is what lets the hot path afford a durable
- * write per request. Job ids are deterministic (UUIDv5 of "<queue>:<requestId>"), so
+ * `insert()` (one statement) of as few jobs as possible (see trackingJobs), which is what
+ * lets the hot path afford a durable write per request. Job ids are deterministic, so
  * re-sending after an ambiguous failure cannot create a second job.
  */
 export class Producer {
@@ -53,20 +55,40 @@ export class Producer {
     await Promise.all([this.#creates.drain(), this.#completes.drain()]);
   }
 
-  async #insert(queue: typeof QUEUES.createResponse | typeof QUEUES.completeResponse, items: { requestId: string }[]) {
-    // A re-send of a job still waiting in the same batch is the same job: pg-boss rejects a
-    // batch that names one id twice, so keep the first.
-    const jobs = new Map<string, { id: string; data: object }>();
-    for (const data of items) {
-      const id = jobId(queue, data.requestId);
-      if (!jobs.has(id)) jobs.set(id, { id, data });
-    }
-    // Two inserts in flight that share ids (a re-send while the first is uncommitted) wait
-    // on each other's index entries; in id order they cannot wait in a cycle. (Seen without
-    // the sort: "deadlock detected" in the randomized race test.)
-    const batch = [...jobs.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await this.#boss.insert(queue, batch);
+  async #insert(queue: TrackingQueue, items: { requestId: string }[]) {
+    await this.#boss.insert(queue, trackingJobs(queue, items));
   }
+}
+
+/**
+ * The pg-boss jobs for one flush of tracking records. A lone record is the design's job:
+ * its payload as is, id UUIDv5("<queue>:<requestId>"). Several become envelopes of up to
+ * MAX_ENVELOPE_RECORDS records, id UUIDv5 of the queue and their sorted request ids, so
+ * re-sending the same flush is still deduplicated; a record re-sent in another flush runs
+ * twice, which every tracking handler absorbs (they are idempotent per request).
+ */
+export function trackingJobs(queue: TrackingQueue, items: readonly { requestId: string }[]): { id: string; data: object }[] {
+  // A re-send of a record still waiting in the same flush is the same record: keep the first.
+  const byRequest = new Map<string, { requestId: string }>();
+  for (const item of items) if (!byRequest.has(item.requestId)) byRequest.set(item.requestId, item);
+  const records = [...byRequest.values()].sort((a, b) => compare(a.requestId, b.requestId));
+  const jobs: { id: string; data: object }[] = [];
+  if (records.length === 1) {
+    jobs.push({ id: jobId(queue, records[0]!.requestId), data: records[0]! });
+  } else {
+    for (let i = 0; i < records.length; i += MAX_ENVELOPE_RECORDS) {
+      const slice = records.slice(i, i + MAX_ENVELOPE_RECORDS);
+      jobs.push({ id: jobId(queue, slice.map((r) => r.requestId).join(',')), data: { records: slice } });
+    }
+  }
+  // Two inserts in flight that share ids (a re-send while the first is uncommitted) wait
+  // on each other's index entries; in id order they cannot wait in a cycle. (Seen without
+  // the sort: "deadlock detected" in the randomized race test.)
+  return jobs.sort((a, b) => compare(a.id, b.id));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -33,3 +33,9 @@ export async function startPipeline(opts: { workers?: boolean; batchSize?: numbe
     },
   };
 }
+
+/** The request ids a tracking job carries: its own record's, or every record of an envelope. */
+export function trackedRequestIds(data: unknown): string[] {
+  const d = data as { requestId?: string; records?: { requestId: string }[] };
+  return d.records ? d.records.map((r) => r.requestId) : d.requestId ? [d.requestId] : [];
+}

@@ -1,11 +1,11 @@
 import type { Executor } from '../../db/client.ts';
 import { completeResponsesIdempotent, type RealtimeCompletion } from '../../store/requests.ts';
 import type { CompleteResponsePayload } from '../definitions.ts';
-import type { BatchHandler, Outcome } from '../run.ts';
+import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 
 /**
- * complete-response: create the row if missing and make it terminal, in one statement, for
- * the whole batch. Every attempt of a job carries the same payload and the upsert is guarded
+ * complete-response: create the row if missing and make it terminal, one statement for the
+ * whole batch (or per MAX_ROWS_PER_STATEMENT records). Every attempt of a job carries the same payload and the upsert is guarded
  * on "not terminal yet", so a duplicate, concurrent or stale attempt changes nothing once
  * one attempt has committed.
  */
@@ -34,7 +34,7 @@ export function completeResponseHandler(db: Executor): BatchHandler<CompleteResp
         finishedAt: new Date(p.finishedAt),
       });
     }
-    const result = await completeResponsesIdempotent(db, rows);
+    const result = new Map(await inStatements(rows, (slice) => completeResponsesIdempotent(db, slice)));
     for (const job of jobs) {
       if (outcomes.has(job.id)) continue;
       outcomes.set(job.id, { status: 'completed', output: { outcome: result.get(job.data.requestId) } });

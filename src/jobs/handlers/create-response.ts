@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/client.ts';
 import { createSingleRequestBatches, type NewRequest } from '../../store/requests.ts';
 import type { CreateResponsePayload } from '../definitions.ts';
-import type { BatchHandler, Outcome } from '../run.ts';
+import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 
 /** The `processing` row create-response writes; undefined for an untracked (ownerless) key. */
 export function realtimeStartRow(p: CreateResponsePayload): NewRequest | undefined {
@@ -26,7 +26,7 @@ export function realtimeStartRow(p: CreateResponsePayload): NewRequest | undefin
  * create-response: record a realtime request as `processing` before (or while) the gateway
  * proxies it. Skipped (done) when the key had no owner. An insert that finds the row already
  * there, in any state, is success: complete-response may have won the race, and it must not
- * be downgraded. The whole batch is one statement.
+ * be downgraded. The whole batch is one statement (or one per MAX_ROWS_PER_STATEMENT records).
  */
 export function createResponseHandler(db: Executor): BatchHandler<CreateResponsePayload> {
   return async (jobs) => {
@@ -37,7 +37,7 @@ export function createResponseHandler(db: Executor): BatchHandler<CreateResponse
       if (row) rows.push(row);
       else outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
     }
-    const inserted = await createSingleRequestBatches(db, rows);
+    const inserted = new Set(await inStatements(rows, (slice) => createSingleRequestBatches(db, slice)));
     for (const job of jobs) {
       if (outcomes.has(job.id)) continue;
       outcomes.set(job.id, { status: 'completed', output: { inserted: inserted.has(job.data.requestId) } });

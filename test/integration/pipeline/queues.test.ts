@@ -3,7 +3,7 @@ import { QUEUES, deadLetterQueue } from '../../../src/jobs/definitions.ts';
 import { completeResponseHandler } from '../../../src/jobs/handlers/complete-response.ts';
 import { jobId } from '../../../src/ids.ts';
 import { realtimeRequest, type RequestFixture } from '../../helpers/factories.ts';
-import { silentLogger, startPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import { silentLogger, startPipeline, trackedRequestIds, type Pipeline } from '../../helpers/pipeline.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 let p: Pipeline;
@@ -142,5 +142,42 @@ describe('the pipeline through pg-boss', () => {
       const { rows } = await p.t.pool.query(`SELECT state FROM requests WHERE id = $1`, [r.complete.requestId]);
       return rows[0]?.state === 'completed' ? true : undefined;
     });
+  });
+
+  it('concurrent enqueues travel as envelopes, and a record re-sent in another envelope still ends as one correct row', async () => {
+    const fixtures = Array.from({ length: 300 }, () => realtimeRequest());
+    await Promise.all(fixtures.map((r) => p.producer.enqueueCompleteResponse(r.complete)));
+    // The same records again, grouped differently: a re-send after an ambiguous failure.
+    await Promise.all(fixtures.slice(0, 150).reverse().map((r) => p.producer.enqueueCompleteResponse(r.complete)));
+    const ids = fixtures.map((r) => r.complete.requestId);
+    const jobs = await waitFor(async () => {
+      const all = await p.boss.findJobs(QUEUES.completeResponse, { queued: false, limit: 10_000 });
+      const mine = all.filter((j) => trackedRequestIds(j.data).some((id) => ids.includes(id)));
+      return mine.length > 0 && mine.every((j) => j.state === 'completed') ? mine : undefined;
+    }, { timeoutMs: 30_000, what: 'every complete-response job settled' });
+    expect(jobs.some((j) => trackedRequestIds(j.data).length > 1)).toBe(true);
+    expect(jobs.length).toBeLessThan(ids.length);
+    const { rows } = await p.t.pool.query<{ id: string; state: string; response_body: string }>(
+      `SELECT id, state, response_body FROM requests WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const wrong = fixtures.filter((f) => {
+      const row = byId.get(f.complete.requestId);
+      return row?.state !== 'completed' || row.response_body !== f.complete.responseBody;
+    });
+    expect({ rows: rows.length, wrong: wrong.length }).toEqual({ rows: 300, wrong: 0 });
+  });
+
+  it('an envelope with an invalid record is dead-lettered whole, records kept, naming the bad field', async () => {
+    const good = realtimeRequest();
+    const bad = { ...realtimeRequest().complete, statusCode: 'two hundred' };
+    const id = await p.boss.send(QUEUES.completeResponse, { records: [good.complete, bad] });
+    const dead = await waitFor(async () => {
+      const jobs = await p.boss.findJobs<{ records: unknown[] }>(deadLetterQueue(QUEUES.completeResponse), { queued: false, limit: 1000 });
+      return jobs.find((j) => j.sourceId === id);
+    }, { what: 'the envelope in the dead-letter queue' });
+    expect(dead.data.records).toEqual([good.complete, bad]);
+    expect(JSON.stringify(dead.sourceOutput)).toContain('records.1.statusCode');
   });
 });

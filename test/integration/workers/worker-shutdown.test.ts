@@ -3,7 +3,7 @@ import { QUEUES } from '../../../src/jobs/definitions.ts';
 import { startResponseWorkers } from '../../../src/jobs/worker.ts';
 import { spawnRole } from '../../helpers/child.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
-import { silentLogger, startPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import { silentLogger, startPipeline, trackedRequestIds, type Pipeline } from '../../helpers/pipeline.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 let p: Pipeline;
@@ -76,9 +76,10 @@ describe('worker role shutdown', () => {
     const unsettled = await waitFor(
       async () => {
         const jobs = await p.boss.findJobs(QUEUES.createResponse, { queued: false, limit: 1000 });
-        const mine = jobs.filter((j) => ids.includes((j.data as { requestId: string }).requestId));
+        const mine = jobs.filter((j) => trackedRequestIds(j.data).some((id) => ids.includes(id)));
+        const carried = new Set(mine.flatMap((j) => trackedRequestIds(j.data)));
         const open = mine.filter((j) => j.state !== 'completed');
-        return mine.length === ids.length && open.length === 0 ? open : undefined;
+        return ids.every((id) => carried.has(id)) && open.length === 0 ? open : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: 'every job completed' },
     );
