@@ -98,12 +98,12 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     async statementReport() {
       if (!process.env.BENCH_PG_STATEMENTS || !embedded) return undefined;
       return withClient(url, async (c) => {
-        const { rows } = await c.query<{ ms: number; calls: number; rows: number; query: string }>(
-          `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+        const { rows } = await c.query<{ ms: number; mean: number; calls: number; rows: number; query: string }>(
+          `SELECT round(total_exec_time)::int AS ms, round((total_exec_time / calls)::numeric, 3)::float AS mean, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
            ORDER BY total_exec_time DESC LIMIT 20`,
         );
-        return rows.map((r) => `${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(8)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`).join('\n');
+        return rows.map((r) => `${String(r.ms).padStart(8)} ms (${r.mean} ms each) ${String(r.calls).padStart(8)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`).join('\n');
       });
     },
     kind,

@@ -47,7 +47,8 @@ export function spawnRole(name: string, entry: string, env: Record<string, strin
     if (out.length > 200_000) out = out.slice(-100_000);
   };
   proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stderr!.on("data", keep);
+  if (process.env.BENCH_TEE) proc.stderr!.on("data", (c: Buffer) => process.stderr.write(c));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let maxRss: number | undefined;
   const sample = (): number | undefined => {

@@ -16,6 +16,10 @@ export class Coalescer<T> {
   #pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
   #inFlight = 0;
   #scheduled = false;
+  /** Set when a linger ran out while every flush slot was busy: the next free slot takes them. */
+  #due = false;
+  /** Set by drain() until everything is flushed: nothing lingers meanwhile. */
+  #draining = false;
   #idle: (() => void)[] = [];
 
   constructor(
@@ -32,11 +36,8 @@ export class Coalescer<T> {
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
-      if (this.#lingerMs > 0 && this.#pending.length < this.#maxBatch) {
-        this.#lingerTimer ??= setTimeout(() => {
-          this.#lingerTimer = undefined;
-          this.#pump();
-        }, this.#lingerMs);
+      if (this.#lingering()) {
+        this.#armLinger();
         return;
       }
       clearTimeout(this.#lingerTimer);
@@ -58,10 +59,24 @@ export class Coalescer<T> {
   /** Flushes what is waiting now (no more lingering) and resolves once it is done. */
   drain(): Promise<void> {
     if (this.#pending.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    this.#draining = true;
     clearTimeout(this.#lingerTimer);
     this.#lingerTimer = undefined;
     this.#pump();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Whether waiting items should wait for company rather than go now. */
+  #lingering(): boolean {
+    return this.#lingerMs > 0 && !this.#draining && this.#pending.length < this.#maxBatch;
+  }
+
+  #armLinger(): void {
+    this.#lingerTimer ??= setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.#due = true;
+      this.#pump();
+    }, this.#lingerMs);
   }
 
   #pump(): void {
@@ -73,9 +88,16 @@ export class Coalescer<T> {
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       ).finally(() => {
         this.#inFlight--;
-        this.#pump();
-        if (this.#pending.length === 0 && this.#inFlight === 0) this.#idle.splice(0).forEach((f) => f());
+        // Items that arrived during the flush linger like any others (flushing them at once
+        // would cut every batch after the first short).
+        if (this.#pending.length > 0 && this.#lingering() && !this.#due) this.#armLinger();
+        else this.#pump();
+        if (this.#pending.length === 0 && this.#inFlight === 0) {
+          this.#draining = false;
+          this.#idle.splice(0).forEach((f) => f());
+        }
       });
     }
+    if (this.#pending.length === 0) this.#due = false;
   }
 }

@@ -69,4 +69,45 @@ describe('Coalescer', () => {
     await Promise.all([c.add(3), c.add(4), c.add(5)]);
     expect(flushed).toEqual([[1, 2], [3, 4, 5]]);
   });
+
+  it('with lingerMs, items that arrive during a flush linger too instead of going out one by one', async () => {
+    const flushed: number[][] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number>(async (items) => {
+      flushed.push(items);
+      if (items[0] === 1) await slow;
+    }, { lingerMs: 30, maxInFlight: 1 });
+    const first = c.add(1);
+    await new Promise((r) => setTimeout(r, 50)); // [1] is out and held
+    const rest = [2, 3].map((n) => c.add(n));
+    release();
+    await first;
+    rest.push(c.add(4));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(flushed).toEqual([[1]]); // 2 and 3 did not chase the finished flush
+    await Promise.all(rest);
+    expect(flushed).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('with lingerMs, a linger that ran out while every slot was busy goes with the next free slot', async () => {
+    const flushed: number[][] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number>(async (items) => {
+      flushed.push(items);
+      if (items[0] === 1) await slow;
+    }, { lingerMs: 40, maxInFlight: 1 });
+    const first = c.add(1);
+    await new Promise((r) => setTimeout(r, 60));
+    const second = c.add(2);
+    await new Promise((r) => setTimeout(r, 80)); // its linger is over; the only slot is busy
+    expect(flushed).toEqual([[1]]);
+    release();
+    await first;
+    // Flushed as soon as the slot is free, not after another linger.
+    await new Promise((r) => setImmediate(r));
+    expect(flushed).toEqual([[1], [2]]);
+    await second;
+  });
 });
