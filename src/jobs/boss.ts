@@ -1,5 +1,6 @@
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import { prepareRepeatedStatements } from './prepared-boss.ts';
 import { DEAD_LETTER_OPTIONS, QUEUE_OPTIONS, QUEUES, deadLetterQueue, type QueueName } from './definitions.ts';
 
 export interface BossOptions {
@@ -35,6 +36,7 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
     ...opts.extra,
   });
   boss.on('error', (err) => opts.logger.error({ err, component: 'pg-boss' }, 'pg-boss error'));
+  prepareRepeatedStatements(boss);
   await boss.start();
   await createQueues(boss);
   return boss;

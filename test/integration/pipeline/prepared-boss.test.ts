@@ -1,0 +1,50 @@
+import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBoss } from '../../../src/jobs/boss.ts';
+import { QUEUES } from '../../../src/jobs/definitions.ts';
+import { MAX_NAMES, REPEATS } from '../../../src/jobs/prepared-boss.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { realtimeRequest } from '../../helpers/factories.ts';
+
+let t: TestDatabase;
+let boss: PgBoss;
+// One connection, so every statement below runs in the session whose statements we read.
+const pool = () => (boss.getDb() as unknown as { pool: pg.Pool }).pool;
+const prepared = async () =>
+  (await pool().query<{ name: string; statement: string }>(`SELECT name, statement FROM pg_prepared_statements`)).rows;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  boss = await startBoss({ url: t.url, logger: createLogger('silent'), max: 1, listen: false, supervise: false, schedule: false });
+});
+afterAll(async () => {
+  await boss.stop({ graceful: false });
+  await t.drop();
+});
+
+describe("pg-boss's repeated statements run prepared", () => {
+  it('prepares an insert once it repeats, and the jobs it inserts are the same jobs', async () => {
+    const records = Array.from({ length: REPEATS + 2 }, () => realtimeRequest().create);
+    for (const r of records) await boss.send(QUEUES.createResponse, r);
+    const names = (await prepared()).filter((s) => s.name.startsWith('pgboss_') && s.statement.includes('INSERT INTO pgboss.'));
+    expect(names.length).toBe(1);
+    for (const r of records) {
+      const [job] = await boss.findJobs(QUEUES.createResponse, { data: { requestId: r.requestId } });
+      expect(job?.data).toEqual(r);
+    }
+  });
+
+  it(`never prepares more than ${MAX_NAMES} texts, however many distinct ones it sees`, async () => {
+    const db = boss.getDb();
+    for (let i = 0; i < MAX_NAMES + 50; i++) {
+      for (let k = 0; k < REPEATS; k++) {
+        const { rows } = await db.executeSql(`SELECT $1::int + ${i} AS n`, [k]);
+        expect(rows[0].n).toBe(k + i);
+      }
+    }
+    const names = (await prepared()).filter((s) => s.name.startsWith('pgboss_'));
+    expect(names.length).toBe(MAX_NAMES);
+  });
+});
