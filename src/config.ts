@@ -81,6 +81,12 @@ export const envSchema = z.object({
    */
   CREATE_RESPONSE_MODE: z.enum(['inline', 'queue']).default('inline'),
   /**
+   * When the record of a realtime request must be durable: `before-proxy` (DESIGN 1.1b) waits
+   * for it before calling the upstream; `before-reply` writes it while the upstream call is in
+   * flight and holds the reply (every byte of it) until it is committed. See the README.
+   */
+  CREATE_RESPONSE_DURABLE: z.enum(['before-proxy', 'before-reply']).default('before-proxy'),
+  /**
    * How long the gateway lets a complete-response enqueue wait for others to share its
    * insert. Off the client's latency path; a crash inside the window leaves the request
    * to the sweeper (TrackingLost) instead of completed.

@@ -25,6 +25,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const ctx: GatewayContext = {
     ...deps,
     logger,
+    recording: { healthy: true },
     markerKey: deps.markerKey ?? requestMarkerKey(deps.config.ADMIN_TOKEN),
     keys: deps.keys ?? defaultKeyCache(deps),
     tracker: deps.tracker ?? createCompletionTracker({ enqueue: (p) => deps.jobs.enqueueCompleteResponse(p), logger }),

@@ -19,6 +19,7 @@ export type GatewayConfig = Pick<
   | 'FLEX_COMPLETION_WINDOW'
   | 'BLOCKING_FLEX_TIMEOUT_MS'
   | 'API_KEY_CACHE_TTL_MS'
+  | 'CREATE_RESPONSE_DURABLE'
 >;
 
 /** The queue operations the gateway performs. */
@@ -63,6 +64,12 @@ export interface GatewayDeps {
 }
 
 export interface GatewayContext extends GatewayDeps {
+  /**
+   * Whether the last create-response write succeeded. While it is false, realtime requests
+   * wait for their record before proxying, whatever CREATE_RESPONSE_DURABLE says: with the
+   * database failing, nothing should reach the upstream that cannot be recorded.
+   */
+  recording: { healthy: boolean };
   markerKey: Buffer;
   keys: KeyCache;
   tracker: CompletionTracker;

@@ -14,6 +14,8 @@ import { envelope } from './http-errors.ts';
 
 export const RESPONSE_ID_HEADER = 'x-volley-response-id';
 
+const TRACKING_UNAVAILABLE = envelope(503, 'The gateway could not record the request. Please retry.', 'tracking_unavailable');
+
 /** nginx's "client closed request": what the row records when the client left first. */
 export const CLIENT_CLOSED_STATUS = 499;
 
@@ -27,6 +29,12 @@ export interface RelayOptions {
   responseId?: string;
   /** Sent upstream as x-volley-request-id. */
   requestId?: string;
+  /**
+   * Settles when the request is recorded (CREATE_RESPONSE_DURABLE=before-reply). Nothing
+   * reaches the client before it resolves; if it rejects, the upstream call is aborted and
+   * the client gets 503 tracking_unavailable.
+   */
+  recorded?: Promise<void>;
 }
 
 export interface RelayResult {
@@ -34,6 +42,8 @@ export interface RelayResult {
   status: number;
   /** The body to store: the final JSON (rebuilt for streams); '' for untracked requests. */
   body: string;
+  /** Set when `recorded` rejected: the client got 503 and nothing of the upstream's answer. */
+  notRecorded?: unknown;
 }
 
 // Hop-by-hop headers and those the relay sets itself.
@@ -62,6 +72,17 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     if (!res.writableFinished) abort.abort();
   };
   res.once('close', onClose);
+  // A record that fails cuts the upstream call off at once, even before its headers arrive.
+  let notRecorded: unknown;
+  const recorded = opts.recorded?.catch((err: unknown) => {
+    notRecorded = err ?? new Error('not recorded');
+    abort.abort();
+  });
+  const refuse = (err: unknown): RelayResult => {
+    abort.abort();
+    // complete-response records this 503 under the response id, once the database takes it.
+    return { ...sendError(res, 503, JSON.stringify(TRACKING_UNAVAILABLE), responseId), notRecorded: err };
+  };
   try {
     const started = performance.now();
     let upstream;
@@ -74,8 +95,15 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
         ...(opts.requestId ? { volleyRequestId: opts.requestId } : {}),
       });
     } catch (err) {
+      await recorded;
+      if (notRecorded !== undefined) return refuse(notRecorded);
       if (abort.signal.aborted) return clientClosed();
       return sendFailure(res, err, responseId);
+    }
+    await recorded;
+    if (notRecorded !== undefined) {
+      upstream.body.destroy();
+      return refuse(notRecorded);
     }
     const status = upstream.statusCode;
     upstreamDuration.observe({ endpoint: opts.endpoint, status }, (performance.now() - started) / 1000);
@@ -181,7 +209,11 @@ export function upstreamFailure(err: unknown): { status: number; body: ReturnTyp
 
 function sendFailure(res: ServerResponse, err: unknown, responseId: string | undefined): RelayResult {
   const { status, body } = upstreamFailure(err);
-  const text = JSON.stringify(body);
+  return sendError(res, status, JSON.stringify(body), responseId);
+}
+
+/** An error envelope as the whole answer (or a cut connection, if the answer had begun). */
+function sendError(res: ServerResponse, status: number, text: string, responseId: string | undefined): RelayResult {
   if (!res.headersSent && !res.destroyed) {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
     if (responseId !== undefined) headers[RESPONSE_ID_HEADER] = responseId;

@@ -60,6 +60,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       FLEX_COMPLETION_WINDOW: env.FLEX_COMPLETION_WINDOW,
       BLOCKING_FLEX_TIMEOUT_MS: env.BLOCKING_FLEX_TIMEOUT_MS,
       API_KEY_CACHE_TTL_MS: env.API_KEY_CACHE_TTL_MS,
+      CREATE_RESPONSE_DURABLE: env.CREATE_RESPONSE_DURABLE,
     },
     logger,
     db: database.db,

@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import type { PgBoss } from 'pg-boss';
 import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../../src/dev-upstream/server.ts';
 import { buildApp } from '../../src/gateway/app.ts';
-import type { GatewayConfig } from '../../src/gateway/context.ts';
+import type { GatewayConfig, GatewayJobs } from '../../src/gateway/context.ts';
 import { gatewayCancel, gatewayJobs } from '../../src/gateway/wiring.ts';
 import { jobMetricsEvents } from '../../src/metrics.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
@@ -51,6 +51,10 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   upstream?: DevUpstreamOptions;
+  /** Proxy realtime requests to this base URL instead of the development upstream. */
+  proxyTo?: string;
+  /** Wraps the gateway's queue operations (fault injection). */
+  wrapJobs?: (jobs: GatewayJobs) => GatewayJobs;
   config?: Partial<GatewayConfig>;
   /** Per-model concurrency overrides for the request processor. */
   modelConcurrency?: Record<string, number>;
@@ -85,7 +89,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const producer = new Producer(boss);
   const poller = new Poller({ listener, db: t.db, logger: log });
   await poller.start();
-  const proxy = createUpstreamProxy({ baseUrl: upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
+  const proxy = createUpstreamProxy({ baseUrl: opts.proxyTo ?? upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
   const config: GatewayConfig = {
     MAX_BODY_BYTES: 64 * 1024,
     ADMIN_TOKEN,
@@ -93,13 +97,14 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     FLEX_COMPLETION_WINDOW: '1h',
     BLOCKING_FLEX_TIMEOUT_MS: 30_000,
     API_KEY_CACHE_TTL_MS: 30_000,
+    CREATE_RESPONSE_DURABLE: 'before-proxy',
     ...opts.config,
   };
   const app = buildApp({
     config,
     logger: log,
     db: t.db,
-    jobs: gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline'),
+    jobs: (opts.wrapJobs ?? ((j) => j))(gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline')),
     poller,
     upstream: proxy,
     cancelRequest: gatewayCancel(t.db),

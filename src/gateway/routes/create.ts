@@ -70,11 +70,25 @@ async function realtime(
     createdBy: owner.userId,
     apiKeyId: owner.id,
   };
-  try {
-    await ctx.jobs.enqueueCreateResponse(created);
-  } catch (err) {
-    ctx.logger.error({ err, requestId }, 'could not enqueue create-response; request refused');
-    throw trackingUnavailable();
+  const recording = ctx.jobs.enqueueCreateResponse(created).then(
+    () => void (ctx.recording.healthy = true),
+    (err: unknown) => {
+      ctx.recording.healthy = false;
+      throw err;
+    },
+  );
+  let recorded: Promise<void> | undefined;
+  if (ctx.config.CREATE_RESPONSE_DURABLE === 'before-reply' && ctx.recording.healthy) {
+    // The relay holds the reply until the record is committed, and refuses if it fails.
+    recorded = recording;
+    recording.catch(() => {});
+  } else {
+    try {
+      await recording;
+    } catch (err) {
+      ctx.logger.error({ err, requestId }, 'could not enqueue create-response; request refused');
+      throw trackingUnavailable();
+    }
   }
   let result: RelayResult;
   try {
@@ -86,7 +100,13 @@ async function realtime(
       body: body.raw,
       responseId: toResponseId(requestId),
       requestId,
+      ...(recorded ? { recorded } : {}),
     });
+    if (result.notRecorded !== undefined) {
+      // The upstream had the request and was cut off; complete-response still records the
+      // 503 the client got, retrying until the database takes it.
+      ctx.logger.error({ err: result.notRecorded, requestId }, 'could not record create-response; upstream call aborted, 503 sent');
+    }
   } catch (err) {
     // A bug in the relay, not an upstream failure (those are answers). The row must still
     // become terminal, and the hijacked reply must not hang.
