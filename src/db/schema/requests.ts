@@ -65,7 +65,9 @@ export const requests = pgTable(
   },
   (t) => [
     index('requests_created_by_created_at_idx').on(t.createdBy, t.createdAt.desc()),
-    index('requests_batch_idx').on(t.batchId),
+    // No index on batch_id: batches are never deleted and always read from the request
+    // side; a JSONL Batch API (listing a batch's requests) would bring one back. Each index
+    // costs every insert and every (non-HOT) state change of a row.
     index('requests_model_created_at_idx').on(t.model, t.createdAt),
     // The sweeper scans only the few non-terminal rows.
     index('requests_live_state_started_idx')
