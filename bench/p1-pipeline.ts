@@ -1,5 +1,5 @@
-// P1: create-response + complete-response pairs per second through pg-boss (Producer →
-// response workers → terminal rows), and, in the same run, single-row INSERT transactions
+// P1: create-response + complete-response pairs per second through pg-boss (Producer in
+// this process → the worker role's process → terminal rows), and, in the same run, single-row INSERT transactions
 // per second on the same database at the same client concurrency. Also, in the same runs,
 // the gateway's default tracking (CREATE_RESPONSE_MODE=inline): create-response's row
 // written directly, complete-response through pg-boss.
@@ -8,12 +8,12 @@ import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
 import { InlineCreateResponse, Producer } from '../src/jobs/enqueue.ts';
 import { loadConfig } from '../src/config.ts';
-import { startResponseWorkers } from '../src/jobs/worker.ts';
 import { createLogger } from '../src/logger.ts';
 import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
 import { Listener } from '../src/poller/listener.ts';
 import { realtimeRequest, type RequestFixture } from '../test/helpers/factories.ts';
 import { forEachConcurrent, median } from './lib/stats.ts';
+import { vacuumChurnedTables } from './lib/database.ts';
 
 export interface P1Options {
   url: string;
@@ -39,15 +39,23 @@ export interface P1Result {
 const silent = createLogger('silent');
 
 export async function runP1(opts: P1Options): Promise<P1Result> {
-  // The worker side and the producer side each get their own pg-boss instance and pool, as
-  // the worker and web processes would.
-  const workerDb = openDatabase(opts.url, { max: 10, applicationName: 'bench-p1-worker' });
-  const workerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
-  await startResponseWorkers({ boss: workerBoss, db: workerDb.db, logger: silent });
-  const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
+  // The jobs are run by the worker role's own process (started by run.ts); this process
+  // produces, as the web role would.
+  const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, listen: false, max: 10 });
   // The gateway's own producer settings (COMPLETE_RESPONSE_LINGER_MS's default).
-  const producer = new Producer(producerBoss, { completeLingerMs: loadConfig({}).COMPLETE_RESPONSE_LINGER_MS });
-  const producerDb = openDatabase(opts.url, { max: 10, applicationName: 'bench-p1-producer' });
+  // The gateway's settings, with the same overrides the bench passes to the roles.
+  const config = loadConfig(
+    Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => /^(CREATE_RESPONSE_|COMPLETE_RESPONSE_LINGER_MS)/.test(k)),
+    ),
+  );
+  const producer = new Producer(producerBoss, { completeLingerMs: config.COMPLETE_RESPONSE_LINGER_MS });
+  // The gateway's inline create-response pool (CREATE_RESPONSE_SYNC_COMMIT's setting).
+  const producerDb = openDatabase(opts.url, {
+    max: 10,
+    applicationName: 'bench-p1-producer',
+    synchronousCommit: config.CREATE_RESPONSE_SYNC_COMMIT,
+  });
   const inline = new InlineCreateResponse(producerDb.db);
   const listener = new Listener({ url: opts.url, logger: silent });
   await listener.start();
@@ -95,9 +103,7 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
     await inline.close();
     await producerDb.close();
     await producerBoss.stop({ graceful: true, timeout: 5_000 });
-    await workerBoss.stop({ graceful: true, timeout: 5_000 });
     await listener.stop();
-    await workerDb.close();
     await check.end();
   }
   return {
@@ -122,6 +128,9 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
    * terminal), then every row is checked.
    */
   async function pipelineRun(n: number, mode: 'queue' | 'inline'): Promise<{ pairsPerS: number; drainMs: number; lost: number }> {
+    // Every timed segment starts from the same state: the previous one's dead rows vacuumed
+    // (else autovacuum runs inside whichever segment comes next).
+    await vacuumChurnedTables(check);
     const fixtures: RequestFixture[] = Array.from({ length: n }, () => realtimeRequest());
     const waiting = new Set(fixtures.map((f) => f.create.requestId));
     let allDone!: () => void;
@@ -152,6 +161,7 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
 
   /** pgbench-style: `clients` connections, each a loop of single-row autocommit INSERTs. */
   async function insertRun(): Promise<number> {
+    await vacuumChurnedTables(check);
     const clients = await Promise.all(
       Array.from({ length: opts.clients }, async () => {
         const c = new pg.Client({ connectionString: opts.url, application_name: 'bench-p1-insert' });

@@ -84,6 +84,10 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
     // Sequential (concurrency 1): gateway and direct calls interleaved, order alternating.
     const c1Runs: Added[] = [];
     for (let rep = 0; rep < opts.reps; rep++) {
+      // Every timed segment starts from the same state (see vacuumChurnedTables): else
+      // autovacuum, due after the previous segment's writes, lands in whichever comes next
+      // and slows the direct calls too (rep 1 of r500 saw direct p99 2.7-5.4 ms, not 1.5).
+      await vacuumChurnedTables(opts.db);
       const g: Sample[] = [];
       const d: Sample[] = [];
       for (let i = 0; i < opts.sequentialCalls; i++) {
@@ -105,6 +109,7 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
     // Open loop at 500/s: the same schedule against the upstream directly and the gateway.
     const r500Runs: P2Result['r500']['runs'] = [];
     for (let rep = 0; rep < opts.reps; rep++) {
+      await vacuumChurnedTables(opts.db);
       let g: Sample[];
       let d: Sample[];
       if (rep % 2 === 0) {

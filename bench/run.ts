@@ -44,16 +44,6 @@ const errors: string[] = [];
 const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'bench-check' });
 
 try {
-  // P1 first, in this process, before any worker process exists (it would take the jobs).
-  if (ONLY.has('p1')) p1 = await runP1({
-    url: database.url,
-    reps: REPS,
-    pairs: int('BENCH_P1_PAIRS', 4000),
-    clients: int('BENCH_CLIENTS', 16),
-    insertSeconds: int('BENCH_P1_INSERT_SECONDS', 4),
-    log,
-  });
-
   // The roles as separate processes on the same database.
   const upstreamPort = await freePort();
   const upstream = spawnRole('dev-upstream', 'src/dev-upstream/main.ts', {
@@ -71,7 +61,7 @@ try {
     // The service's tuning knobs pass through, so one lever can be measured against another.
     ...Object.fromEntries(
       Object.entries(env).filter(
-        ([k, v]) => v !== undefined && /^(PROCESSOR_|MODEL_CONCURRENCY|CREATE_RESPONSE_MODE|CREATE_RESPONSE_DURABLE|COMPLETE_RESPONSE_LINGER_MS)/.test(k),
+        ([k, v]) => v !== undefined && /^(PROCESSOR_|MODEL_CONCURRENCY|CREATE_RESPONSE_|COMPLETE_RESPONSE_LINGER_MS)/.test(k),
       ) as [string, string][],
     ),
     // Profiling hook, e.g. BENCH_CHILD_NODE_OPTIONS=--cpu-prof (profiles land in the repo root).
@@ -93,6 +83,16 @@ try {
   if (!keyRes.ok) throw new Error(`POST /admin/api-keys: ${keyRes.status} ${await keyRes.text()}`);
   const { key } = (await keyRes.json()) as { key: string };
   log(`roles up: dev upstream :${upstreamPort}, web :${webPort}, worker pid ${worker.pid}`);
+
+  // P1: this process produces, the worker role's process runs the jobs.
+  if (ONLY.has('p1')) p1 = await runP1({
+    url: database.url,
+    reps: REPS,
+    pairs: int('BENCH_P1_PAIRS', 4000),
+    clients: int('BENCH_CLIENTS', 16),
+    insertSeconds: int('BENCH_P1_INSERT_SECONDS', 4),
+    log,
+  });
 
   if (ONLY.has('p2')) p2 = await runP2({
     gatewayUrl,
@@ -145,7 +145,7 @@ try {
     rss[r.name] = r.maxRssMb;
   }
   if (p4?.flex_rss_mb !== undefined) rss.flex = p4.flex_rss_mb;
-  rss['bench (load generator, P1/P3 in-process)'] = vmHwmMb(process.pid);
+  rss['bench (load generator; P1 producer, P3 waiters)'] = vmHwmMb(process.pid);
   await pool.end();
   const statements = await database.statementReport().catch((err: unknown) => `pg_stat_statements: ${String(err)}`);
   if (statements) log(`statements by total time:\n${statements}`);

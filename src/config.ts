@@ -87,6 +87,13 @@ export const envSchema = z.object({
    */
   CREATE_RESPONSE_DURABLE: z.enum(['before-proxy', 'before-reply']).default('before-proxy'),
   /**
+   * Whether create-response's inline write waits for its WAL flush. Off by default: the
+   * commit survives a gateway crash at once and a PostgreSQL crash within ~0.6 s, and the
+   * complete-response record that follows commits synchronously with everything needed to
+   * rebuild the row. See the README.
+   */
+  CREATE_RESPONSE_SYNC_COMMIT: z.stringbool().default(false),
+  /**
    * How long the gateway lets a complete-response enqueue wait for others to share its
    * insert. Off the client's latency path; a crash inside the window leaves the request
    * to the sweeper (TrackingLost) instead of completed.

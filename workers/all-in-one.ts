@@ -82,7 +82,7 @@ try {
     events: jobMetricsEvents,
     ...requestProcessorSettings(env, upstreamUrl, adminToken),
   });
-  gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl, adminToken });
+  gateway = await startGateway({ env, logger: log, database, databaseUrl: url, boss, listener, upstreamUrl, adminToken });
 
   // The ready-to-paste example: a key for user `dev`, derived from the admin token so a
   // restart finds the same key instead of piling up new ones. Only on an embedded database:

@@ -20,7 +20,7 @@ const database = openDatabase(url, { max: 10, applicationName: 'volley-web' });
 const boss = await startBoss({ url, logger: log, supervise: false, schedule: false, listen: false });
 const listener = new Listener({ url, logger: log });
 await listener.start();
-const gateway = await startGateway({ env, logger: log, database, boss, listener, upstreamUrl: upstreamUrl });
+const gateway = await startGateway({ env, logger: log, database, databaseUrl: url, boss, listener, upstreamUrl: upstreamUrl });
 log.info({ url: gateway.url }, 'web role ready');
 
 onShutdownSignal(

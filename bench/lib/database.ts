@@ -110,6 +110,8 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     );
     return { serverVersion: v.rows[0]!.server_version, settings: Object.fromEntries(s.rows.map((r) => [r.name, r.setting])) };
   });
+  // BENCH_SETUP_SQL: run once on the fresh database, to measure a setting against the default.
+  if (process.env.BENCH_SETUP_SQL) await withClient(url, (c) => c.query(process.env.BENCH_SETUP_SQL!));
   if (process.env.BENCH_PG_STATEMENTS && embedded) {
     await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
   }

@@ -17,11 +17,22 @@ export interface Database {
 // node-postgres returns int8 (bigint, count(*)) as strings; every int8 we read fits in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function openDatabase(url: string, opts: { max?: number; applicationName?: string } = {}): Database {
+export interface DatabaseOptions {
+  max?: number;
+  applicationName?: string;
+  /**
+   * false: this pool's commits return before their WAL is flushed (synchronous_commit=off).
+   * Only for writes that a later synchronous write repeats in full (see InlineCreateResponse).
+   */
+  synchronousCommit?: boolean;
+}
+
+export function openDatabase(url: string, opts: DatabaseOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'volley',
+    ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Env } from '../config.ts';
-import type { Database } from '../db/client.ts';
+import { openDatabase, type Database } from '../db/client.ts';
 import { Producer } from '../jobs/enqueue.ts';
 import type { Logger } from '../logger.ts';
 import { observePollerWaiters } from '../metrics.ts';
@@ -20,6 +20,8 @@ export interface StartGatewayOptions {
   env: Env;
   logger: Logger;
   database: Database;
+  /** The database's URL: the gateway opens its own small pool for create-response writes. */
+  databaseUrl: string;
   boss: PgBoss;
   /** The process's LISTEN connection (the poller subscribes to terminal transitions). */
   listener: Listener;
@@ -38,6 +40,13 @@ export interface RunningGateway {
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const { env, logger, database, boss } = opts;
+  // create-response's inline write commits asynchronously (see InlineCreateResponse); its
+  // own pool keeps that setting away from every other write.
+  const createDatabase = openDatabase(opts.databaseUrl, {
+    max: 4,
+    applicationName: 'volley-web-create',
+    synchronousCommit: env.CREATE_RESPONSE_SYNC_COMMIT,
+  });
   const producer = new Producer(boss, { completeLingerMs: env.COMPLETE_RESPONSE_LINGER_MS });
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
   await poller.start();
@@ -64,7 +73,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     },
     logger,
     db: database.db,
-    jobs: gatewayJobs(producer, database.db, boss, env.CREATE_RESPONSE_MODE),
+    jobs: gatewayJobs(producer, database.db, boss, env.CREATE_RESPONSE_MODE, createDatabase.db),
     poller,
     upstream,
     cancelRequest: gatewayCancel(database.db),
@@ -87,6 +96,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       await closing;
       await producer.close();
       await upstream.close();
+      await createDatabase.close();
     },
   };
 }

@@ -9,15 +9,17 @@ import type { GatewayJobs } from './context.ts';
 
 /**
  * `createResponse` picks how a realtime request is made durable before proxying (see
- * CREATE_RESPONSE_MODE): create-response's row written inline, or its job enqueued.
+ * CREATE_RESPONSE_MODE): create-response's row written inline (through `createDb`, default
+ * `db`), or its job enqueued.
  */
 export function gatewayJobs(
   producer: Producer,
   db: Db,
   boss: PgBoss,
   createResponse: 'inline' | 'queue' = 'inline',
+  createDb: Db = db,
 ): GatewayJobs {
-  const inline = createResponse === 'inline' ? new InlineCreateResponse(db) : undefined;
+  const inline = createResponse === 'inline' ? new InlineCreateResponse(createDb) : undefined;
   return {
     enqueueCreateResponse: inline ? (p) => inline.record(p) : (p) => producer.enqueueCreateResponse(p),
     enqueueCompleteResponse: (p) => producer.enqueueCompleteResponse(p),

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import type { PgBoss } from 'pg-boss';
 import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../../src/dev-upstream/server.ts';
 import { buildApp } from '../../src/gateway/app.ts';
+import { openDatabase } from '../../src/db/client.ts';
 import type { GatewayConfig, GatewayJobs } from '../../src/gateway/context.ts';
 import { gatewayCancel, gatewayJobs } from '../../src/gateway/wiring.ts';
 import { jobMetricsEvents } from '../../src/metrics.ts';
@@ -89,6 +90,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const producer = new Producer(boss);
   const poller = new Poller({ listener, db: t.db, logger: log });
   await poller.start();
+  // As startGateway does: create-response's inline write commits asynchronously.
+  const createDatabase = openDatabase(t.url, { max: 4, synchronousCommit: false });
   const proxy = createUpstreamProxy({ baseUrl: opts.proxyTo ?? upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
   const config: GatewayConfig = {
     MAX_BODY_BYTES: 64 * 1024,
@@ -104,7 +107,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     config,
     logger: log,
     db: t.db,
-    jobs: (opts.wrapJobs ?? ((j) => j))(gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline')),
+    jobs: (opts.wrapJobs ?? ((j) => j))(gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline', createDatabase.db)),
     poller,
     upstream: proxy,
     cancelRequest: gatewayCancel(t.db),
@@ -145,6 +148,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       await listener.stop();
       await proxy.close();
       await upstream.close();
+      await createDatabase.close();
       await t.drop();
     },
   };
