@@ -40,6 +40,8 @@ let p3: P3Result | undefined;
 let p4: P4Result | null = null;
 let p4Reason: string | undefined;
 const rss: Record<string, number | undefined> = {};
+/** This process: the load generator, which also hosts P1's producer and P3's waiters. */
+const BENCH_PROCESS = 'bench (load generator; P1 producer, P3 waiters)';
 const errors: string[] = [];
 const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'bench-check' });
 
@@ -94,6 +96,7 @@ try {
     log,
   });
 
+  log(`bench process peak RSS after P1: ${vmHwmMb(process.pid)} MB`);
   if (ONLY.has('p2')) p2 = await runP2({
     gatewayUrl,
     upstreamUrl,
@@ -110,6 +113,7 @@ try {
   });
   for (const r of roles) r.peakRssMb();
 
+  log(`bench process peak RSS after P2: ${vmHwmMb(process.pid)} MB`);
   if (ONLY.has('p3')) p3 = await runP3({ url: database.url, reps: REPS, waits: int('BENCH_P3_WAITS', 200), log });
 
   if (ONLY.has('p4')) try {
@@ -145,7 +149,7 @@ try {
     rss[r.name] = r.maxRssMb;
   }
   if (p4?.flex_rss_mb !== undefined) rss.flex = p4.flex_rss_mb;
-  rss['bench (load generator; P1 producer, P3 waiters)'] = vmHwmMb(process.pid);
+  rss[BENCH_PROCESS] = vmHwmMb(process.pid);
   await pool.end();
   const statements = await database.statementReport().catch((err: unknown) => `pg_stat_statements: ${String(err)}`);
   if (statements) log(`statements by total time:\n${statements}`);
@@ -207,7 +211,10 @@ const rows: Row[] = [
   ['P3 wake p50 ms', result.p3?.p50_ms, '<= 10', cmp(result.p3?.p50_ms, '<=', 10)],
   ['P3 wake p99 ms', result.p3?.p99_ms, '<= 50', cmp(result.p3?.p99_ms, '<=', 50)],
   ['P4 processor req/s', result.p4.req_per_s, '>= 1000', cmp(result.p4.req_per_s, '>=', 1000)],
-  ...Object.entries(rssMb).map(([k, v]): Row => [`RSS MB ${k}`, v, '<= 256', cmp(v, '<=', 256)]),
+  // The target is for volley's processes; the load generator's own peak is shown, not judged.
+  ...Object.entries(rssMb).map(([k, v]): Row =>
+    k === BENCH_PROCESS ? [`RSS MB ${k}`, v, '', undefined] : [`RSS MB ${k}`, v, '<= 256', cmp(v, '<=', 256)],
+  ),
   ['lost', lost, '= 0', lost === 0],
 ];
 const w0 = Math.max(...rows.map((x) => x[0].length));
