@@ -17,6 +17,9 @@ export interface Database {
 // node-postgres returns int8 (bigint, count(*)) as strings; every int8 we read fits in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/** How long an idle pooled connection is kept (ours and pg-boss's pools). */
+export const IDLE_CONNECTION_MS = 300_000;
+
 export interface DatabaseOptions {
   max?: number;
   applicationName?: string;
@@ -32,6 +35,9 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): Database 
     connectionString: url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'volley',
+    // pg's default closes a connection idle for 10 s; the next burst then pays a backend
+    // start (fork and authentication, several ms) on its requests' latency.
+    idleTimeoutMillis: IDLE_CONNECTION_MS,
     ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
   });
   // An idle client losing its connection (server restart) must not crash the process.

@@ -1,4 +1,5 @@
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
+import { IDLE_CONNECTION_MS } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { prepareRepeatedStatements } from './prepared-boss.ts';
 import { DEAD_LETTER_OPTIONS, QUEUE_OPTIONS, QUEUES, deadLetterQueue, type QueueName } from './definitions.ts';
@@ -28,6 +29,8 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: 'volley-boss',
+    // Passed through to pg's Pool like the other pool settings, though pg-boss's types omit it.
+    ...({ idleTimeoutMillis: IDLE_CONNECTION_MS } as Partial<ConstructorOptions>),
     useListenNotify: opts.listen ?? true,
     supervise: opts.supervise ?? true,
     schedule: opts.schedule ?? true,
