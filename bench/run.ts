@@ -90,7 +90,7 @@ try {
   if (ONLY.has('p1')) p1 = await runP1({
     url: database.url,
     reps: REPS,
-    pairs: int('BENCH_P1_PAIRS', 4000),
+    pairs: int('BENCH_P1_PAIRS', 8000),
     clients: int('BENCH_CLIENTS', 16),
     insertSeconds: int('BENCH_P1_INSERT_SECONDS', 4),
     log,
@@ -103,7 +103,7 @@ try {
     apiKey: key,
     db: pool,
     reps: REPS,
-    sequentialCalls: int('BENCH_C1_CALLS', 400),
+    sequentialCalls: int('BENCH_C1_CALLS', 1000),
     rateMs: int('BENCH_R500_MS', 3000),
     stepMs: int('BENCH_STEP_MS', 3000),
     drainLimitMs: int('BENCH_DRAIN_LIMIT_MS', 3000),
