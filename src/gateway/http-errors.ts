@@ -117,3 +117,15 @@ export function toHttpError(err: unknown): HttpErrorAnswer {
 function expected(status: number, message: string, code: string | null, param: string | null = null): HttpErrorAnswer {
   return { status, body: envelope(status, message, code, param), unexpected: false };
 }
+
+/**
+ * The gateway could not record a request, so it refused it. Before proxying, the request
+ * was not sent upstream (for background and flex, an ambiguous failure, such as a
+ * connection lost during COMMIT, may still have stored it; a retry then makes a second
+ * one). With CREATE_RESPONSE_DURABLE=before-reply, the upstream call was cut off.
+ */
+export function trackingUnavailable(): HttpError {
+  return new HttpError(503, 'The gateway could not record the request. Please retry.', {
+    code: 'tracking_unavailable',
+  });
+}

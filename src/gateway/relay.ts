@@ -10,11 +10,9 @@ import { upstreamDuration } from '../metrics.ts';
 import { createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { CreateEndpoint } from './create-request.ts';
-import { envelope } from './http-errors.ts';
+import { envelope, trackingUnavailable } from './http-errors.ts';
 
 export const RESPONSE_ID_HEADER = 'x-volley-response-id';
-
-const TRACKING_UNAVAILABLE = envelope(503, 'The gateway could not record the request. Please retry.', 'tracking_unavailable');
 
 /** nginx's "client closed request": what the row records when the client left first. */
 export const CLIENT_CLOSED_STATUS = 499;
@@ -81,7 +79,8 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
   const refuse = (err: unknown): RelayResult => {
     abort.abort();
     // complete-response records this 503 under the response id, once the database takes it.
-    return { ...sendError(res, 503, JSON.stringify(TRACKING_UNAVAILABLE), responseId), notRecorded: err };
+    const refused = trackingUnavailable();
+    return { ...sendError(res, refused.status, JSON.stringify(refused.envelope), responseId), notRecorded: err };
   };
   try {
     const started = performance.now();

@@ -126,7 +126,7 @@ function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Parsed<Payl
  * the envelope (its other records are idempotent); one that cannot succeed dead-letters it,
  * records and all, so nothing is dropped.
  */
-export function envelopeOutcome(outcomes: Outcome[], isEnvelope: boolean): Outcome {
+function envelopeOutcome(outcomes: Outcome[], isEnvelope: boolean): Outcome {
   if (!isEnvelope) return outcomes[0]!;
   const dead = outcomes.find((o) => o.status === 'deadletter');
   const failed = outcomes.find((o) => o.status === 'failed');

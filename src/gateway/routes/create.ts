@@ -12,7 +12,7 @@ import { jsonBody, type JsonBody } from '../body.ts';
 import type { GatewayContext } from '../context.ts';
 import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint, type CreateRequest } from '../create-request.ts';
 import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/request-marker.ts';
-import { HttpError, envelope } from '../http-errors.ts';
+import { HttpError, envelope, trackingUnavailable } from '../http-errors.ts';
 import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
@@ -202,15 +202,6 @@ async function enqueueBatchOf1(
   return requestId;
 }
 
-/**
- * The request was not sent upstream. (For background and flex, an ambiguous failure, such as
- * a connection lost during COMMIT, may still have stored it; a retry then makes a second one.)
- */
-function trackingUnavailable(): HttpError {
-  return new HttpError(503, 'The gateway could not record the request. Please retry.', {
-    code: 'tracking_unavailable',
-  });
-}
 
 export const POLL_AFTER_HEADER = 'openai-poll-after-ms';
 /** Suggested polling interval for a response that is not finished yet. */
