@@ -71,13 +71,7 @@ describe('Coalescer', () => {
   });
 
   it('with lingerMs, items that arrive during a flush linger too instead of going out one by one', async () => {
-    const flushed: number[][] = [];
-    let release!: () => void;
-    const slow = new Promise<void>((r) => (release = r));
-    const c = new Coalescer<number>(async (items) => {
-      flushed.push(items);
-      if (items[0] === 1) await slow;
-    }, { lingerMs: 30, maxInFlight: 1 });
+    const { c, flushed, release } = holdingFirstFlush(30);
     const first = c.add(1);
     await new Promise((r) => setTimeout(r, 50)); // [1] is out and held
     const rest = [2, 3].map((n) => c.add(n));
@@ -91,13 +85,7 @@ describe('Coalescer', () => {
   });
 
   it('with lingerMs, a linger that ran out while every slot was busy goes with the next free slot', async () => {
-    const flushed: number[][] = [];
-    let release!: () => void;
-    const slow = new Promise<void>((r) => (release = r));
-    const c = new Coalescer<number>(async (items) => {
-      flushed.push(items);
-      if (items[0] === 1) await slow;
-    }, { lingerMs: 40, maxInFlight: 1 });
+    const { c, flushed, release } = holdingFirstFlush(40);
     const first = c.add(1);
     await new Promise((r) => setTimeout(r, 60));
     const second = c.add(2);
@@ -111,3 +99,15 @@ describe('Coalescer', () => {
     await second;
   });
 });
+
+/** A lingering coalescer with one flush slot, whose flush of item 1 is held until `release()`. */
+function holdingFirstFlush(lingerMs: number) {
+  const flushed: number[][] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const c = new Coalescer<number>(async (items) => {
+    flushed.push(items);
+    if (items[0] === 1) await held;
+  }, { lingerMs, maxInFlight: 1 });
+  return { c, flushed, release };
+}
