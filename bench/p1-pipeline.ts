@@ -6,7 +6,9 @@
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { InlineCreateResponse, Producer } from '../src/jobs/enqueue.ts';
+import { InlineCreateResponse } from '../src/jobs/enqueue.ts';
+import { QUEUES } from '../src/jobs/definitions.ts';
+import { gatewayProducer } from '../src/gateway/wiring.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
@@ -49,13 +51,14 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
       Object.entries(process.env).filter(([k]) => /^(CREATE_RESPONSE_|COMPLETE_RESPONSE_LINGER_MS)/.test(k)),
     ),
   );
-  const producer = new Producer(producerBoss, { completeLingerMs: config.COMPLETE_RESPONSE_LINGER_MS });
-  // The gateway's inline create-response pool (CREATE_RESPONSE_SYNC_COMMIT's setting).
+  // The gateway's create-response pool (CREATE_RESPONSE_SYNC_COMMIT's setting), used by
+  // both modes as in the gateway.
   const producerDb = openDatabase(opts.url, {
     max: 10,
     applicationName: 'bench-p1-producer',
     synchronousCommit: config.CREATE_RESPONSE_SYNC_COMMIT,
   });
+  const producer = gatewayProducer(producerBoss, producerDb.pool, config.COMPLETE_RESPONSE_LINGER_MS);
   const inline = new InlineCreateResponse(producerDb.db);
   const listener = new Listener({ url: opts.url, logger: silent });
   await listener.start();
@@ -125,7 +128,7 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
    * create-response (awaited: durable before proxying; `inline`: its row written directly,
    * as the gateway does by default), then complete-response. Timed from
    * the first enqueue to the last terminal NOTIFY (sent in the commit that makes a row
-   * terminal), then every row is checked.
+   * terminal) or, if later, the last tracking job finished; then every row is checked.
    */
   async function pipelineRun(n: number, mode: 'queue' | 'inline'): Promise<{ pairsPerS: number; drainMs: number; lost: number }> {
     // Every timed segment starts from the same state: the previous one's dead rows vacuumed
@@ -151,10 +154,10 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
     await Promise.all(completions);
     const produced = performance.now();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60_000).unref());
-    const outcome = await Promise.race([done, timeout]);
+    const outcome = await Promise.race([done.then(() => queuesDrained(check)), timeout]);
     const finished = performance.now();
     onTerminal = undefined;
-    if (outcome === 'timeout') opts.log(`P1: ${waiting.size} of ${n} requests not terminal after 60 s`);
+    if (outcome === 'timeout') opts.log(`P1: ${waiting.size} of ${n} requests not terminal (or tracking jobs unfinished) after 60 s`);
     const lostHere = await verifyRealtimeRows(check, fixtures);
     return { pairsPerS: (n * 1000) / (finished - started), drainMs: finished - produced, lost: lostHere };
   }
@@ -184,6 +187,22 @@ export async function runP1(opts: P1Options): Promise<P1Result> {
     const elapsed = performance.now() - started;
     await Promise.all(clients.map((c) => c.end()));
     return (count * 1000) / elapsed;
+  }
+}
+
+/**
+ * Resolves once neither tracking queue holds an unfinished job. A row is terminal as soon
+ * as its complete-response has run, but the pair is done only when its create-response has
+ * run too (then a no-op): the segment's clock includes it, and it cannot spill into the next.
+ */
+async function queuesDrained(db: pg.Pool): Promise<void> {
+  for (;;) {
+    const { rows } = await db.query<{ busy: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pgboss.job WHERE name = ANY($1) AND state < 'completed') AS busy`,
+      [[QUEUES.createResponse, QUEUES.completeResponse]],
+    );
+    if (!rows[0]!.busy) return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Env } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
-import { Producer } from '../jobs/enqueue.ts';
 import type { Logger } from '../logger.ts';
 import { observePollerWaiters } from '../metrics.ts';
 import type { Listener } from '../poller/listener.ts';
@@ -14,7 +13,7 @@ import { Poller } from '../poller/poller.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { buildApp } from './app.ts';
-import { gatewayCancel, gatewayJobs } from './wiring.ts';
+import { gatewayCancel, gatewayJobs, gatewayProducer } from './wiring.ts';
 
 export interface StartGatewayOptions {
   env: Env;
@@ -47,7 +46,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     applicationName: 'volley-web-create',
     synchronousCommit: env.CREATE_RESPONSE_SYNC_COMMIT,
   });
-  const producer = new Producer(boss, { completeLingerMs: env.COMPLETE_RESPONSE_LINGER_MS });
+  const producer = gatewayProducer(boss, createDatabase.pool, env.COMPLETE_RESPONSE_LINGER_MS);
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
   await poller.start();
   observePollerWaiters(() => poller.waiting);

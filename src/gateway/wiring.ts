@@ -1,11 +1,25 @@
 // Adapters from the process's shared pieces (producer, pg-boss, database, store) to the
 // interfaces the gateway's routes use. Used by workers/web.ts, workers/all-in-one.ts and
 // the test helper, so the three wire the gateway the same way.
+import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/client.ts';
-import { createBatchOf1, InlineCreateResponse, type Producer } from '../jobs/enqueue.ts';
+import { createBatchOf1, InlineCreateResponse, Producer } from '../jobs/enqueue.ts';
+import { preparingExecutor } from '../jobs/prepared-boss.ts';
 import { cancelRequest } from '../store/cancel.ts';
 import type { GatewayJobs } from './context.ts';
+
+/**
+ * The gateway's producer. create-response's jobs (CREATE_RESPONSE_MODE=queue) are inserted
+ * through `createPool`, the pool of the inline write, so they commit as it does
+ * (CREATE_RESPONSE_SYNC_COMMIT).
+ */
+export function gatewayProducer(boss: PgBoss, createPool: pg.Pool, completeLingerMs?: number): Producer {
+  return new Producer(boss, {
+    ...(completeLingerMs !== undefined ? { completeLingerMs } : {}),
+    createDb: preparingExecutor(() => createPool),
+  });
+}
 
 /**
  * `createResponse` picks how a realtime request is made durable before proxying (see

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { fromDrizzle, type PgBoss } from 'pg-boss';
+import { fromDrizzle, type Db as BossDatabase, type PgBoss } from 'pg-boss';
 import type { Db, Executor } from '../db/client.ts';
 import type { ServiceTier } from '../db/schema/requests.ts';
 import { parseDuration } from '../duration.ts';
@@ -28,10 +28,18 @@ export class Producer {
   readonly #creates: Coalescer<CreateResponsePayload>;
   readonly #completes: Coalescer<CompleteResponsePayload>;
 
-  constructor(boss: PgBoss, opts: { maxBatch?: number; maxInFlight?: number; completeLingerMs?: number } = {}) {
+  /**
+   * `createDb`: where create-response's jobs are inserted (default: pg-boss's own pool). The
+   * gateway passes its create-response pool, so a queued create commits as the inline write
+   * does (CREATE_RESPONSE_SYNC_COMMIT).
+   */
+  constructor(
+    boss: PgBoss,
+    opts: { maxBatch?: number; maxInFlight?: number; completeLingerMs?: number; createDb?: BossDatabase } = {},
+  ) {
     this.#boss = boss;
-    const { completeLingerMs, ...batching } = opts;
-    this.#creates = new Coalescer((items) => this.#insert(QUEUES.createResponse, items), batching);
+    const { completeLingerMs, createDb, ...batching } = opts;
+    this.#creates = new Coalescer((items) => this.#insert(QUEUES.createResponse, items, createDb), batching);
     // Nobody waits on complete-response (the client has its answer): letting it linger a few
     // milliseconds turns one pg-boss insert per request into one per handful of requests.
     this.#completes = new Coalescer((items) => this.#insert(QUEUES.completeResponse, items), {
@@ -55,8 +63,8 @@ export class Producer {
     await Promise.all([this.#creates.drain(), this.#completes.drain()]);
   }
 
-  async #insert(queue: TrackingQueue, items: { requestId: string }[]) {
-    await this.#boss.insert(queue, trackingJobs(queue, items));
+  async #insert(queue: TrackingQueue, items: { requestId: string }[], db?: BossDatabase) {
+    await this.#boss.insert(queue, trackingJobs(queue, items), db ? { db } : {});
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { Db as BossDatabase, PgBoss } from 'pg-boss';
 
 /**
  * pg-boss sends every statement unnamed, so PostgreSQL parses and plans it on each call. For
@@ -19,29 +19,45 @@ import type { PgBoss } from 'pg-boss';
 export const REPEATS = 3;
 export const MAX_NAMES = 200;
 
+type ExecuteSql = (text: string, values?: unknown[], opts?: object) => ReturnType<BossDatabase['executeSql']>;
+
 interface BossDb {
   pool?: pg.Pool;
-  executeSql(text: string, values?: unknown[], opts?: object): Promise<{ rows: unknown[] }>;
+  executeSql: ExecuteSql;
 }
 
+/** Makes pg-boss's own pool run its repeated statements prepared (hooked in startBoss). */
 export function prepareRepeatedStatements(boss: PgBoss): void {
   const db = boss.getDb() as unknown as BossDb;
-  const original = db.executeSql.bind(db);
+  db.executeSql = preparingExecutor(() => db.pool, db.executeSql.bind(db)).executeSql;
+}
+
+/**
+ * An executor for pg-boss calls that runs on `pool()`, preparing repeated texts as above.
+ * `fallback` runs what is not prepared (default: an unnamed query on the pool).
+ */
+export function preparingExecutor(
+  pool: () => pg.Pool | undefined,
+  fallback: ExecuteSql = (text, values) => pool()!.query(text, values),
+): { executeSql: ExecuteSql } {
   const seen = new Map<string, number>();
   const names = new Map<string, string>();
-  db.executeSql = (text, values, opts) => {
-    if (opts !== undefined || values === undefined || values.length === 0 || !db.pool) return original(text, values, opts);
-    let name = names.get(text);
-    if (name === undefined) {
-      const count = (seen.get(text) ?? 0) + 1;
-      if (count < REPEATS || names.size >= MAX_NAMES) {
-        if (names.size < MAX_NAMES) seen.set(text, count);
-        return original(text, values);
+  return {
+    executeSql: (text, values, opts) => {
+      const target = pool();
+      if (opts !== undefined || values === undefined || values.length === 0 || !target) return fallback(text, values, opts);
+      let name = names.get(text);
+      if (name === undefined) {
+        const count = (seen.get(text) ?? 0) + 1;
+        if (count < REPEATS || names.size >= MAX_NAMES) {
+          if (names.size < MAX_NAMES) seen.set(text, count);
+          return fallback(text, values);
+        }
+        seen.delete(text);
+        name = `pgboss_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+        names.set(text, name);
       }
-      seen.delete(text);
-      name = `pgboss_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-      names.set(text, name);
-    }
-    return db.pool.query({ name, text, values });
+      return target.query({ name, text, values });
+    },
   };
 }

@@ -9,10 +9,9 @@ import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../
 import { buildApp } from '../../src/gateway/app.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import type { GatewayConfig, GatewayJobs } from '../../src/gateway/context.ts';
-import { gatewayCancel, gatewayJobs } from '../../src/gateway/wiring.ts';
+import { gatewayCancel, gatewayJobs, gatewayProducer } from '../../src/gateway/wiring.ts';
 import { jobMetricsEvents } from '../../src/metrics.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
-import { Producer } from '../../src/jobs/enqueue.ts';
 import { startRequestProcessor } from '../../src/jobs/processor.ts';
 import { startResponseWorkers } from '../../src/jobs/worker.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -87,11 +86,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     pollingIntervalSeconds: 0.5,
     events: jobMetricsEvents,
   });
-  const producer = new Producer(boss);
+  // As startGateway does: create-response's write commits asynchronously.
+  const createDatabase = openDatabase(t.url, { max: 4, synchronousCommit: false });
+  const producer = gatewayProducer(boss, createDatabase.pool);
   const poller = new Poller({ listener, db: t.db, logger: log });
   await poller.start();
-  // As startGateway does: create-response's inline write commits asynchronously.
-  const createDatabase = openDatabase(t.url, { max: 4, synchronousCommit: false });
   const proxy = createUpstreamProxy({ baseUrl: opts.proxyTo ?? upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
   const config: GatewayConfig = {
     MAX_BODY_BYTES: 64 * 1024,

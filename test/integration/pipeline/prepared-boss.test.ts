@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoss } from '../../../src/jobs/boss.ts';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
 import { MAX_NAMES, REPEATS } from '../../../src/jobs/prepared-boss.ts';
+import { openDatabase } from '../../../src/db/client.ts';
+import { gatewayProducer } from '../../../src/gateway/wiring.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
@@ -46,5 +48,31 @@ describe("pg-boss's repeated statements run prepared", () => {
     }
     const names = (await prepared()).filter((s) => s.name.startsWith('pgboss_'));
     expect(names.length).toBe(MAX_NAMES);
+  });
+});
+
+describe("the gateway producer's create-response pool", () => {
+  it('inserts create-response jobs through that pool, prepared, and complete-response through pg-boss', async () => {
+    const create = openDatabase(t.url, { max: 1, synchronousCommit: false });
+    const producer = gatewayProducer(boss, create.pool);
+    try {
+      const fixtures = Array.from({ length: REPEATS + 1 }, () => realtimeRequest());
+      for (const f of fixtures) await producer.enqueueCreateResponse(f.create);
+      await producer.enqueueCompleteResponse(fixtures[0]!.complete);
+      const onCreatePool = (
+        await create.pool.query<{ statement: string }>(`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'pgboss_%'`)
+      ).rows.map((r) => r.statement);
+      expect(onCreatePool).toHaveLength(1);
+      expect(onCreatePool[0]).toContain(`'${QUEUES.createResponse}' as name`);
+      for (const f of fixtures) {
+        const [job] = await boss.findJobs(QUEUES.createResponse, { data: { requestId: f.create.requestId } });
+        expect(job?.data).toEqual(f.create);
+      }
+      const [complete] = await boss.findJobs(QUEUES.completeResponse, { data: { requestId: fixtures[0]!.create.requestId } });
+      expect(complete?.data).toEqual(JSON.parse(JSON.stringify(fixtures[0]!.complete)));
+    } finally {
+      await producer.close();
+      await create.close();
+    }
   });
 });
