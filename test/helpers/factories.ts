@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Job } from 'pg-boss';
 import type { CompleteResponsePayload, CreateResponsePayload } from '../../src/jobs/definitions.ts';
 
 export interface RequestFixture {
@@ -43,5 +44,18 @@ export function realtimeRequest(opts: { status?: number; owner?: string; model?:
       startedAt: started.toISOString(),
       finishedAt: new Date(started.getTime() + 5).toISOString(),
     },
+  };
+}
+
+/** A pg-boss job as a worker receives it (fetched, not yet run), for handler-level tests. */
+export function fetchedJob(name: string, data: unknown): Job<unknown> {
+  return {
+    id: randomUUID(),
+    name,
+    data,
+    expireInSeconds: 60,
+    heartbeatSeconds: null,
+    retryCount: 0,
+    signal: new AbortController().signal,
   };
 }

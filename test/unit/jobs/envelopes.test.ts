@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { MAX_ENVELOPE_RECORDS, QUEUES } from '../../../src/jobs/definitions.ts';
 import { trackingJobs } from '../../../src/jobs/enqueue.ts';
 import { settle, type Outcome } from '../../../src/jobs/run.ts';
 import { jobId } from '../../../src/ids.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { realtimeRequest } from '../../helpers/factories.ts';
+import { fetchedJob, realtimeRequest } from '../../helpers/factories.ts';
 
 const log = createLogger('silent');
-const job = (data: unknown): Job<unknown> => ({
-  id: randomUUID(),
-  name: QUEUES.completeResponse,
-  data,
-  expireInSeconds: 60,
-  heartbeatSeconds: null,
-  retryCount: 0,
-  signal: new AbortController().signal,
-});
+const job = (data: unknown) => fetchedJob(QUEUES.completeResponse, data);
 const completes = (n: number) => Array.from({ length: n }, () => realtimeRequest().complete);
 
 describe('trackingJobs (how a flush of tracking records becomes pg-boss jobs)', () => {

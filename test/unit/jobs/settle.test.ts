@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { Validation } from '../../../src/errors.ts';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
 import { settle, type Outcome } from '../../../src/jobs/run.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { fetchedJob } from '../../helpers/factories.ts';
 
 const log = createLogger('silent');
-const job = (data: unknown): Job<unknown> => ({
-  id: randomUUID(),
-  name: QUEUES.processRequest,
-  data,
-  expireInSeconds: 60,
-  heartbeatSeconds: null,
-  retryCount: 0,
-  signal: new AbortController().signal,
-});
+const job = (data: unknown) => fetchedJob(QUEUES.processRequest, data);
 
 describe('settle (the shared job runner)', () => {
   it('dead-letters an invalid payload with an error naming the field, and runs its valid batch-mates', async () => {
