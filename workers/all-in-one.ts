@@ -10,11 +10,10 @@ import { openDatabase, type Database } from '../src/db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import type { DevUpstream } from '../src/dev-upstream/server.ts';
-import { parseDuration } from '../src/duration.ts';
 import { startGateway, type RunningGateway } from '../src/gateway/server.ts';
 import { startBoss } from '../src/jobs/boss.ts';
 import { requestProcessorSettings, startRequestProcessor, type RequestProcessor } from '../src/jobs/processor.ts';
-import { startWorkerRole } from '../src/jobs/worker.ts';
+import { startWorkerRole, workerRoleSettings } from '../src/jobs/worker.ts';
 import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
@@ -72,7 +71,7 @@ try {
     db: database.db,
     logger: log,
     events: jobMetricsEvents,
-    staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
+    ...workerRoleSettings(env),
   });
   processor = await startRequestProcessor({
     boss,

@@ -1,8 +1,7 @@
 // The `worker` role: create-response and complete-response jobs, plus the sweeper.
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { startWorkerRole } from '../src/jobs/worker.ts';
-import { parseDuration } from '../src/duration.ts';
+import { startWorkerRole, workerRoleSettings } from '../src/jobs/worker.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
@@ -19,7 +18,7 @@ await startWorkerRole({
   db: database.db,
   logger: log,
   events: jobMetricsEvents,
-  staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
+  ...workerRoleSettings(env),
 });
 const metrics = env.METRICS_PORT === undefined ? undefined : await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT });
 log.info({ metrics: metrics?.url }, 'worker role ready');

@@ -1,5 +1,7 @@
 import type { PgBoss, WorkOptions } from 'pg-boss';
+import type { Env } from '../config.ts';
 import type { Executor } from '../db/client.ts';
+import { parseDuration } from '../duration.ts';
 import type { Logger } from '../logger.ts';
 import { QUEUES } from './definitions.ts';
 import { completeResponseHandler } from './handlers/complete-response.ts';
@@ -52,4 +54,10 @@ export async function startWorkerRole(opts: ResponseWorkerOptions & { staleAfter
     staleAfterMs: opts.staleAfterMs,
     ...(opts.events ? { events: opts.events } : {}),
   });
+}
+
+/** The worker role's settings from the configuration (workers/worker.ts and all-in-one). */
+export function workerRoleSettings(env: Env): { staleAfterMs: number } {
+  // REALTIME_STALE_AFTER is validated as a duration when the configuration loads.
+  return { staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)! };
 }
