@@ -38,7 +38,6 @@ export interface UpstreamCall {
   signal?: AbortSignal;
 }
 
-
 /** `${route or UPSTREAM_URL}` + the endpoint's path after `/v1`. */
 export function upstreamUrl(config: Pick<UpstreamConfig, 'url' | 'routes'>, model: string, endpoint: string): string {
   const base = (config.routes?.[model] ?? config.url).replace(/\/+$/, '');

@@ -17,7 +17,6 @@ import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
 
-
 export function registerCreateRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   for (const endpoint of CREATE_ENDPOINTS) {
     app.post(endpoint, (req, reply) => create(ctx, endpoint, req, reply));
@@ -201,7 +200,6 @@ async function enqueueBatchOf1(
   }
   return requestId;
 }
-
 
 export const POLL_AFTER_HEADER = 'openai-poll-after-ms';
 /** Suggested polling interval for a response that is not finished yet. */
