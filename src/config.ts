@@ -64,12 +64,18 @@ export const envSchema = z.object({
   BACKGROUND_COMPLETION_WINDOW: duration('10m'),
   BLOCKING_FLEX_TIMEOUT_MS: positiveInt(600_000),
   REALTIME_STALE_AFTER: duration('15m'),
-  MODEL_CONCURRENCY: positiveInt(16),
+  /**
+   * Concurrent upstream calls per model across all flex processes. 64 because an OpenAI-
+   * compatible model server batches far more sequences than that (vLLM's default is 256),
+   * and with real model latencies the cap is the throughput: 16 calls of 2 s each is 8 req/s
+   * for the whole deployment. Lower it per model with MODEL_CONCURRENCY_OVERRIDES.
+   */
+  MODEL_CONCURRENCY: positiveInt(64),
   MODEL_CONCURRENCY_OVERRIDES: modelLimits,
   /** Request processor: upstream calls one flex process runs at once, across models. */
-  PROCESSOR_CONCURRENCY: positiveInt(32),
+  PROCESSOR_CONCURRENCY: positiveInt(64),
   /** process-request jobs per fetch (at most MODEL_CONCURRENCY); PROCESSOR_CONCURRENCY / this many fetch loops. */
-  PROCESSOR_BATCH_SIZE: positiveInt(16),
+  PROCESSOR_BATCH_SIZE: positiveInt(32),
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),

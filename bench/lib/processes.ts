@@ -36,7 +36,9 @@ export function vmHwmMb(pid: number): number | undefined {
 
 /** Starts `entry` (relative to the repo root) on the pinned Node 22 with `env` only. */
 export function spawnRole(name: string, entry: string, env: Record<string, string>): Role {
-  const proc = spawn(NODE, [path.join(ROOT, entry)], {
+  // BENCH_CHILD_NODE_ARGS: V8 flags that NODE_OPTIONS refuses (e.g. --single-threaded-gc).
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(NODE, [...nodeArgs, path.join(ROOT, entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,8 +49,8 @@ export function spawnRole(name: string, entry: string, env: Record<string, strin
     if (out.length > 200_000) out = out.slice(-100_000);
   };
   proc.stdout!.on('data', keep);
-  proc.stderr!.on("data", keep);
-  if (process.env.BENCH_TEE) proc.stderr!.on("data", (c: Buffer) => process.stderr.write(c));
+  proc.stderr!.on('data', keep);
+  if (process.env.BENCH_TEE) proc.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let maxRss: number | undefined;
   const sample = (): number | undefined => {
