@@ -50,7 +50,12 @@ export function spawnRole(name: string, entry: string, env: Record<string, strin
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
-  if (process.env.BENCH_TEE) proc.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  if (process.env.BENCH_TEE) {
+    // Both streams: the roles log JSON lines to stdout, V8's --trace-gc writes there too.
+    const tee = (c: Buffer) => process.stderr.write(c.toString().replace(/^(?=.)/gm, `[${name}] `));
+    proc.stdout!.on('data', tee);
+    proc.stderr!.on('data', tee);
+  }
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let maxRss: number | undefined;
   const sample = (): number | undefined => {

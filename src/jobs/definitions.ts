@@ -75,6 +75,14 @@ export type PayloadOf<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
  */
 export const MAX_ENVELOPE_RECORDS = 100;
 
+/**
+ * Body text per tracking envelope (the records' string fields, in UTF-16 code units). A
+ * record of 10 MB (MAX_BODY_BYTES) is allowed, and the worker holds every job of a fetch at
+ * once: by count alone, one fetch of 25 envelopes of 100 such records would be gigabytes.
+ * Records are packed up to this size; a record larger than it travels on its own.
+ */
+export const MAX_ENVELOPE_TEXT = 1024 * 1024;
+
 /** The tracking queues, whose jobs may carry one record or an envelope of records. */
 export type TrackingQueue = typeof QUEUES.createResponse | typeof QUEUES.completeResponse;
 

@@ -9,6 +9,7 @@ import { realtimeStartRow } from './handlers/create-response.ts';
 import { Coalescer } from './coalescer.ts';
 import {
   MAX_ENVELOPE_RECORDS,
+  MAX_ENVELOPE_TEXT,
   PRIORITY,
   QUEUES,
   type TrackingQueue,
@@ -71,7 +72,8 @@ export class Producer {
 /**
  * The pg-boss jobs for one flush of tracking records. A lone record is the design's job:
  * its payload as is, id UUIDv5("<queue>:<requestId>"). Several become envelopes of up to
- * MAX_ENVELOPE_RECORDS records, id UUIDv5 of the queue and their sorted request ids, so
+ * MAX_ENVELOPE_RECORDS records and MAX_ENVELOPE_TEXT of text (a record alone in its group
+ * goes as the design's job), id UUIDv5 of the queue and their sorted request ids, so
  * re-sending the same flush is still deduplicated; a record re-sent in another flush runs
  * twice, which every tracking handler absorbs (they are idempotent per request).
  */
@@ -80,19 +82,40 @@ export function trackingJobs(queue: TrackingQueue, items: readonly { requestId: 
   const byRequest = new Map<string, { requestId: string }>();
   for (const item of items) if (!byRequest.has(item.requestId)) byRequest.set(item.requestId, item);
   const records = [...byRequest.values()].sort((a, b) => compare(a.requestId, b.requestId));
-  const jobs: { id: string; data: object }[] = [];
-  if (records.length === 1) {
-    jobs.push({ id: jobId(queue, records[0]!.requestId), data: records[0]! });
-  } else {
-    for (let i = 0; i < records.length; i += MAX_ENVELOPE_RECORDS) {
-      const slice = records.slice(i, i + MAX_ENVELOPE_RECORDS);
-      jobs.push({ id: jobId(queue, slice.map((r) => r.requestId).join(',')), data: { records: slice } });
-    }
-  }
+  const jobs = envelopes(records).map((group) =>
+    group.length === 1
+      ? { id: jobId(queue, group[0]!.requestId), data: group[0]! }
+      : { id: jobId(queue, group.map((r) => r.requestId).join(',')), data: { records: group } },
+  );
   // Two inserts in flight that share ids (a re-send while the first is uncommitted) wait
   // on each other's index entries; in id order they cannot wait in a cycle. (Seen without
   // the sort: "deadlock detected" in the randomized race test.)
   return jobs.sort((a, b) => compare(a.id, b.id));
+}
+
+/** Consecutive groups of at most MAX_ENVELOPE_RECORDS records and MAX_ENVELOPE_TEXT of text. */
+function envelopes<T extends object>(records: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let text = 0;
+  for (const record of records) {
+    const size = textLength(record);
+    if (group.length > 0 && (group.length === MAX_ENVELOPE_RECORDS || text + size > MAX_ENVELOPE_TEXT)) {
+      groups.push(group);
+      group = [];
+      text = 0;
+    }
+    group.push(record);
+    text += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+function textLength(record: object): number {
+  let n = 0;
+  for (const value of Object.values(record)) if (typeof value === 'string') n += value.length;
+  return n;
 }
 
 function compare(a: string, b: string): number {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MAX_ENVELOPE_RECORDS, QUEUES } from '../../../src/jobs/definitions.ts';
+import { MAX_ENVELOPE_RECORDS, MAX_ENVELOPE_TEXT, QUEUES } from '../../../src/jobs/definitions.ts';
 import { trackingJobs } from '../../../src/jobs/enqueue.ts';
 import { settle, type Outcome } from '../../../src/jobs/run.ts';
 import { jobId } from '../../../src/ids.ts';
@@ -32,6 +32,25 @@ describe('trackingJobs (how a flush of tracking records becomes pg-boss jobs)', 
     expect(new Set(carried)).toEqual(new Set(records.map((r) => r.requestId)));
     // In id order, so two concurrent inserts cannot wait on each other in a cycle.
     expect(jobs.map((j) => j.id)).toEqual(jobs.map((j) => j.id).sort());
+  });
+
+  it('caps an envelope at MAX_ENVELOPE_TEXT of body text, and sends a record larger than that on its own', () => {
+    const text = (n: number) => 'x'.repeat(n);
+    const quarter = MAX_ENVELOPE_TEXT / 4;
+    const records = completes(10).map((r, i) => ({ ...r, requestBody: text(i === 4 ? MAX_ENVELOPE_TEXT + 1 : quarter) }));
+    const jobs = trackingJobs(QUEUES.completeResponse, records);
+    const groups = jobs.map((j) => ('records' in j.data ? (j.data as { records: typeof records }).records : [j.data as (typeof records)[number]]));
+    for (const group of groups) {
+      const size = group.reduce((n, r) => n + r.requestBody.length + r.responseBody.length + r.requestId.length, 0);
+      if (group.length > 1) expect(size).toBeLessThanOrEqual(MAX_ENVELOPE_TEXT);
+    }
+    // The oversized record is a design job of its own (the payload itself, its own id).
+    const big = records[4]!;
+    expect(jobs).toContainEqual({ id: jobId(QUEUES.completeResponse, big.requestId), data: big });
+    const carried = groups.flat().map((r) => r.requestId);
+    expect(carried.sort()).toEqual(records.map((r) => r.requestId).sort());
+    // Nine quarter-size records need at least three envelopes, and the big one its own job.
+    expect(jobs.length).toBeGreaterThanOrEqual(4);
   });
 
   it('gives the same flush the same job ids, whatever order its records arrived in', () => {
