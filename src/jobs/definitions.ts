@@ -53,11 +53,17 @@ export const completeResponsePayload = createResponsePayload.omit({ body: true }
 });
 
 export const processRequestPayload = z.object({ requestId: id });
-export const sweepPayload = z.object({}).loose();
+/**
+ * The sweep carries nothing. pg-boss's cron sends a schedule's data as the job's payload,
+ * null when the schedule was made without data (as it was before startSweeper passed `{}`),
+ * so null is a valid sweep too: rejecting it dead-lettered every scheduled sweep.
+ */
+export const sweepPayload = z.object({}).loose().nullable();
 
 export type CreateResponsePayload = z.infer<typeof createResponsePayload>;
 export type CompleteResponsePayload = z.infer<typeof completeResponsePayload>;
 export type ProcessRequestPayload = z.infer<typeof processRequestPayload>;
+export type SweepPayload = z.infer<typeof sweepPayload>;
 
 export const PAYLOADS = {
   [QUEUES.createResponse]: createResponsePayload,

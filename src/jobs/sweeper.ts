@@ -23,7 +23,8 @@ export interface SweeperOptions {
  * and registers its worker; the `worker` role calls this once at start-up.
  */
 export async function startSweeper(opts: SweeperOptions): Promise<void> {
-  await opts.boss.schedule(QUEUES.sweep, opts.cron ?? SWEEP_CRON);
+  // Data `{}`: pg-boss sends the schedule's data as each job's payload, null when omitted.
+  await opts.boss.schedule(QUEUES.sweep, opts.cron ?? SWEEP_CRON, {});
   await work(
     opts.boss,
     QUEUES.sweep,

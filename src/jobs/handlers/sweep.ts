@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
 import { failAbandonedBackgroundRequests, failLostRealtimeRequests } from '../../store/request-attempts.ts';
-import { QUEUE_OPTIONS, QUEUES } from '../definitions.ts';
+import { QUEUE_OPTIONS, QUEUES, type SweepPayload } from '../definitions.ts';
 import type { BatchHandler, Outcome } from '../run.ts';
 
 /** Rows failed per statement; the sweep repeats until a statement fails fewer. */
@@ -65,7 +65,7 @@ export async function sweepAbandonedBackgroundRequests(
 }
 
 /** The `sweep` queue's handler: one sweep per fetch, however many scheduled jobs it holds. */
-export function sweepHandler(db: Executor, staleAfterMs: number): BatchHandler<Record<string, unknown>> {
+export function sweepHandler(db: Executor, staleAfterMs: number): BatchHandler<SweepPayload> {
   return async (jobs, log) => {
     const trackingLost = await sweepStaleRealtimeRequests(db, { staleAfterMs, logger: log });
     const expired = await sweepAbandonedBackgroundRequests(db, { logger: log });
