@@ -22,7 +22,7 @@ describe('the scheduled sweep', () => {
     await p.t.pool.query(`UPDATE requests SET started_at = now() - interval '2 hours' WHERE id = $1`, [r.create.requestId]);
     // What pg-boss's cron does each minute: send the schedule's data as the job's payload.
     // A schedule made without data (as startSweeper's was) stores null, and sends null.
-    const cronJob = await p.boss.send(QUEUES.sweep, null as unknown as object);
+    const cronJob = await p.boss.send(QUEUES.sweep, null);
     expect(cronJob).toBeTruthy();
 
     await startSweeper({ boss: p.boss, db: p.t.db, logger: silentLogger, staleAfterMs: 60 * 60_000 });
