@@ -87,11 +87,12 @@ export const envSchema = z.object({
    */
   CREATE_RESPONSE_MODE: z.enum(['inline', 'queue']).default('inline'),
   /**
-   * When the record of a realtime request must be durable: `before-proxy` (DESIGN 1.1b) waits
-   * for it before calling the upstream; `before-reply` writes it while the upstream call is in
-   * flight and holds the reply (every byte of it) until it is committed. See the README.
+   * When the record of a realtime request must be durable: `before-reply` writes it while the
+   * upstream call is in flight and holds the reply (every byte of it) until it is committed,
+   * so the write's time hides behind the model's; `before-proxy` (DESIGN 1.1b) waits for it
+   * before calling the upstream. See the README ("Changed from the design").
    */
-  CREATE_RESPONSE_DURABLE: z.enum(['before-proxy', 'before-reply']).default('before-proxy'),
+  CREATE_RESPONSE_DURABLE: z.enum(['before-proxy', 'before-reply']).default('before-reply'),
   /**
    * Whether create-response's inline write waits for its WAL flush. Off by default: the
    * commit survives a gateway crash at once and a PostgreSQL crash within ~0.6 s, and the

@@ -22,7 +22,7 @@ export function gatewayProducer(boss: PgBoss, createPool: pg.Pool, completeLinge
 }
 
 /**
- * `createResponse` picks how a realtime request is made durable before proxying (see
+ * `createResponse` picks how a realtime request is made durable (see
  * CREATE_RESPONSE_MODE): create-response's row written inline (through `createDb`, default
  * `db`), or its job enqueued.
  */

@@ -99,7 +99,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     FLEX_COMPLETION_WINDOW: '1h',
     BLOCKING_FLEX_TIMEOUT_MS: 30_000,
     API_KEY_CACHE_TTL_MS: 30_000,
-    CREATE_RESPONSE_DURABLE: 'before-proxy',
+    CREATE_RESPONSE_DURABLE: 'before-reply',
     ...opts.config,
   };
   const app = buildApp({

@@ -46,7 +46,7 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   }
 }
 
-/** Path 1: create-response durable before proxying, complete-response after the answer. */
+/** Path 1: create-response durable before the reply (see CREATE_RESPONSE_DURABLE), complete-response after it. */
 async function realtime(
   ctx: GatewayContext,
   endpoint: CreateEndpoint,

@@ -1,5 +1,6 @@
-// CREATE_RESPONSE_DURABLE=before-reply: the create-response write runs while the upstream
-// call is in flight, and nothing reaches the client until it is committed.
+// CREATE_RESPONSE_DURABLE: with before-reply (the default) the create-response write runs
+// while the upstream call is in flight, and nothing reaches the client until it is
+// committed; with before-proxy (DESIGN 1.1b as written) the upstream is called only after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultUpstream, OK_BODY, type FaultUpstream } from '../../helpers/fault-upstream.ts';
 import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
@@ -9,18 +10,23 @@ import { waitFor } from '../../helpers/wait.ts';
 let upstream: FaultUpstream;
 let gw: TestGateway;
 let key: TestKey;
+let strict: TestGateway;
+let strictKey: TestKey;
 let failWrites = false;
 let releaseWrites: (() => void) | undefined;
+let heldWrites = 0;
 
-beforeAll(async () => {
-  upstream = await startFaultUpstream();
-  gw = await startTestGateway({
+const startGateway = (mode: 'before-reply' | 'before-proxy') =>
+  startTestGateway({
     proxyTo: upstream.url,
-    config: { CREATE_RESPONSE_DURABLE: 'before-reply' },
+    config: { CREATE_RESPONSE_DURABLE: mode },
     wrapJobs: (jobs) => ({
       ...jobs,
       async enqueueCreateResponse(p) {
-        if (releaseWrites) await new Promise<void>((r) => (releaseWrites = r));
+        if (releaseWrites) {
+          heldWrites++;
+          await new Promise<void>((r) => (releaseWrites = r));
+        }
         if (failWrites) {
           // As a real outage would: the write hangs a while, then fails.
           await new Promise((r) => setTimeout(r, 200));
@@ -30,19 +36,27 @@ beforeAll(async () => {
       },
     }),
   });
+
+beforeAll(async () => {
+  upstream = await startFaultUpstream();
+  gw = await startGateway('before-reply');
   key = await gw.createKey();
+  strict = await startGateway('before-proxy');
+  strictKey = await strict.createKey();
 });
 afterAll(async () => {
   await gw?.close();
+  await strict?.close();
   await upstream?.close();
 });
 
-const post = (content: string, model = 'fault-model') =>
-  fetch(`${gw.url}/v1/chat/completions`, {
+const postTo = (g: TestGateway, k: TestKey, content: string, model: string) =>
+  fetch(`${g.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
   });
+const post = (content: string, model = 'fault-model') => postTo(gw, key, content, model);
 
 describe('CREATE_RESPONSE_DURABLE=before-reply', () => {
   it('calls the upstream before the record is committed, but answers only after it is', async () => {
@@ -97,5 +111,39 @@ describe('CREATE_RESPONSE_DURABLE=before-reply', () => {
     const ok = await post('guarded again', 'guarded');
     expect(ok.status).toBe(200);
     expect(upstream.callsFor('guarded')).toHaveLength(1);
+  });
+});
+
+describe('CREATE_RESPONSE_DURABLE=before-proxy', () => {
+  it('calls the upstream only once the record is committed', async () => {
+    upstream.script('strict-slow-write', [{ kind: 'respond', body: OK_BODY }]);
+    releaseWrites = () => {};
+    const held = heldWrites;
+    const pending = postTo(strict, strictKey, 'in order', 'strict-slow-write');
+    await waitFor(() => (heldWrites > held ? true : undefined), { what: 'the write to be held' });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(upstream.callsFor('strict-slow-write')).toHaveLength(0);
+    const release = releaseWrites;
+    releaseWrites = undefined;
+    release();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(upstream.callsFor('strict-slow-write')).toHaveLength(1);
+    const row = await strict.terminalRow(parseResponseId(res.headers.get('x-volley-response-id')!));
+    expect(row.state).toBe('completed');
+  });
+
+  // Nothing reached the upstream, so there is nothing to record.
+  it('when the record cannot be written: 503 before the upstream is called', async () => {
+    upstream.script('strict-refused', [{ kind: 'respond', body: OK_BODY }]);
+    failWrites = true;
+    try {
+      const res = await postTo(strict, strictKey, 'refused', 'strict-refused');
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('tracking_unavailable');
+      expect(upstream.callsFor('strict-refused')).toHaveLength(0);
+    } finally {
+      failWrites = false;
+    }
   });
 });
