@@ -46,9 +46,13 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
  */
 export async function vacuumChurnedTables(db: Pick<pg.Pool, 'query'>): Promise<void> {
   await db.query('VACUUM (ANALYZE) requests, batches, pgboss.job_common');
-  // The load generator's own garbage too (npm run bench passes --expose-gc): a collection of
-  // the previous segment's samples should not pause this one's clock.
-  (globalThis as { gc?: () => void }).gc?.();
+  // No forced collection of the load generator's heap here (it used to call gc()): a full
+  // GC clears weak references that optimized code depends on, so V8 deoptimized the load
+  // generator's hot paths (undici, streams) and re-optimized them in a burst of ~80
+  // concurrent TurboFan compilations about 1.4 s into the next segment, on both vCPUs for
+  // ~100 ms (perf: four V8 worker threads). That stall landed in whichever target ran first
+  // after the VACUUM: the direct one in repetitions 1 and 3 (its p99 went from ~1.5 to
+  // 3-5 ms, so the added p99 came out too low), the gateway in repetition 2 (too high).
 }
 
 /**
@@ -72,6 +76,7 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
       settings: {
         fsync: 'on',
         max_connections: 300,
+        log_lock_waits: 'on', deadlock_timeout: '5ms', log_min_duration_statement: '5', log_autovacuum_min_duration: '0', log_checkpoints: 'on', log_line_prefix: '%m [%p] %a ',
         // BENCH_PG_STATEMENTS=all also counts the statements inside functions.
         ...(process.env.BENCH_PG_STATEMENTS
           ? {
