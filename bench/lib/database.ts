@@ -76,7 +76,6 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
       settings: {
         fsync: 'on',
         max_connections: 300,
-        log_lock_waits: 'on', deadlock_timeout: '5ms', log_min_duration_statement: '5', log_autovacuum_min_duration: '0', log_checkpoints: 'on', log_line_prefix: '%m [%p] %a ',
         // BENCH_PG_STATEMENTS=all also counts the statements inside functions.
         ...(process.env.BENCH_PG_STATEMENTS
           ? {
