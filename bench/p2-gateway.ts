@@ -77,7 +77,9 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
     // timed 500 req/s runs describe a warm service. With 1 s at 500 req/s here, the first
     // timed repetition had the worst added p99 in 11 of 14 runs (12-65 ms); with 5 s it was
     // 6.4 and 7.4 ms, with 8 s 5.4 and 5.6, like the later ones: the processes were still
-    // warming up (see bench/README.md).
+    // warming up (see bench/README.md). The first sequential repetition still had the worst
+    // p99 after 5 s (4.5-5.1 ms, later ones 1.4-3.4): the web role was still compiling (20-40
+    // TurboFan compilations per repetition, on the helper threads). After 15 s: 1.6-2.6 ms.
     const warm: Sample[] = [];
     for (let i = 0; i < 300; i++) {
       warm.push(await call(seqGw, chatBody(), performance.now()));

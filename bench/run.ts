@@ -104,7 +104,7 @@ try {
     db: pool,
     reps: REPS,
     sequentialCalls: int('BENCH_C1_CALLS', 1000),
-    warmMs: int('BENCH_P2_WARM_MS', 5000),
+    warmMs: int('BENCH_P2_WARM_MS', 15000),
     rateMs: int('BENCH_R500_MS', 3000),
     stepMs: int('BENCH_STEP_MS', 3000),
     drainLimitMs: int('BENCH_DRAIN_LIMIT_MS', 3000),
