@@ -6,12 +6,12 @@
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { InlineCreateResponse } from '../src/jobs/enqueue.ts';
+import { InlineCreateResponse } from '../src/jobs/producer.ts';
 import { QUEUES } from '../src/jobs/definitions.ts';
 import { gatewayProducer } from '../src/gateway/wiring.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { TERMINAL_CHANNEL } from '../src/poller/channel.ts';
+import { TERMINAL_CHANNEL } from '../src/db/channels.ts';
 import { Listener } from '../src/poller/listener.ts';
 import { realtimeRequest, type RequestFixture } from '../test/helpers/factories.ts';
 import { forEachConcurrent, median } from './lib/stats.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from './lib/duration.ts';
 
 /**
  * The service's configuration, read once from the environment by the entry points in

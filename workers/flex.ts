@@ -1,11 +1,11 @@
 // The `flex` role: runs process-request jobs (background and flex requests) against the upstream.
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { requestProcessorSettings, startRequestProcessor } from '../src/jobs/processor.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/lifecycle.ts';
+import { requestProcessorSettings, startRequestProcessor } from '../src/jobs/request-processor.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
-import { startMetricsServer } from '../src/metrics-server.ts';
+import { startMetricsServer } from '../src/roles/metrics-server.ts';
 import { Listener } from '../src/poller/listener.ts';
 
 const env = loadConfigOrExit(process.env);

@@ -1,6 +1,6 @@
 // The Procfile's `release` step: apply drizzle migrations and pg-boss's schema, then exit.
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { loadConfigOrExit, requireDatabaseUrl } from '../src/lifecycle.ts';
+import { loadConfigOrExit, requireDatabaseUrl } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 
 const env = loadConfigOrExit(process.env);

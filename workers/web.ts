@@ -3,7 +3,7 @@
 import { openDatabase } from '../src/db/client.ts';
 import { startGateway } from '../src/gateway/server.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/lifecycle.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
 import { Listener } from '../src/poller/listener.ts';

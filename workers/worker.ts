@@ -1,11 +1,11 @@
 // The `worker` role: create-response and complete-response jobs, plus the sweeper.
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { startWorkerRole, workerRoleSettings } from '../src/jobs/worker.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/lifecycle.ts';
+import { startWorkerRole, workerRoleSettings } from '../src/jobs/response-workers.ts';
+import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
-import { startMetricsServer } from '../src/metrics-server.ts';
+import { startMetricsServer } from '../src/roles/metrics-server.ts';
 
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'worker' });

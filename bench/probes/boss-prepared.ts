@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { startBoss } from '../../src/jobs/boss.ts';
 import { createLogger } from '../../src/logger.ts';
 import { QUEUES } from '../../src/jobs/definitions.ts';
-import { trackingJobs } from '../../src/jobs/enqueue.ts';
+import { trackingJobs } from '../../src/jobs/producer.ts';
 import { openBenchDatabase } from '../lib/database.ts';
 import { percentile } from '../lib/stats.ts';
 import { realtimeRequest } from '../../test/helpers/factories.ts';

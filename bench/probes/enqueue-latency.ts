@@ -1,6 +1,6 @@
 // Probe: sequential Producer.enqueueCreateResponse latency, without and with a worker process consuming.
 import { startBoss } from '../../src/jobs/boss.ts';
-import { Producer } from '../../src/jobs/enqueue.ts';
+import { Producer } from '../../src/jobs/producer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openBenchDatabase } from '../lib/database.ts';
 import { spawnRole } from '../lib/processes.ts';

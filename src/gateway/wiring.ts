@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/client.ts';
-import { createBatchOf1, InlineCreateResponse, Producer } from '../jobs/enqueue.ts';
+import { createBatchOf1, InlineCreateResponse, Producer } from '../jobs/producer.ts';
 import { preparingExecutor } from '../jobs/prepared-boss.ts';
 import { cancelRequest } from '../store/cancel.ts';
 import type { GatewayJobs } from './context.ts';

@@ -4,7 +4,7 @@ import { WaitTimeout } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { toResponseObject, type ResponseObject } from '../responses/response-object.ts';
 import { findRequestDetails } from '../store/requests.ts';
-import { TERMINAL_CHANNEL } from './channel.ts';
+import { TERMINAL_CHANNEL } from '../db/channels.ts';
 import type { Listener } from './listener.ts';
 
 interface Waiter {

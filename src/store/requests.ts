@@ -3,7 +3,7 @@ import type { Executor } from '../db/client.ts';
 import { PreparedStatement } from '../db/prepared.ts';
 import { requests, type RequestRow, type ServiceTier, isTerminal } from '../db/schema/index.ts';
 import { RequestNotFound, RequestStateConflict } from '../errors.ts';
-import { NOTIFY_IDS_PER_MESSAGE, TERMINAL_CHANNEL } from '../poller/channel.ts';
+import { NOTIFY_IDS_PER_MESSAGE, TERMINAL_CHANNEL } from '../db/channels.ts';
 import { nonRetriableHttpStatus, serializeFailureReason } from '../responses/failure-reason.ts';
 import { extractUsage } from '../responses/usage.ts';
 

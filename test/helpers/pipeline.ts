@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { startBoss } from '../../src/jobs/boss.ts';
-import { Producer } from '../../src/jobs/enqueue.ts';
-import { startResponseWorkers } from '../../src/jobs/worker.ts';
+import { Producer } from '../../src/jobs/producer.ts';
+import { startResponseWorkers } from '../../src/jobs/response-workers.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 

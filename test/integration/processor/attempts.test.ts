@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Job } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processRequestHandler } from '../../../src/jobs/handlers/process-request.ts';
+import { processRequestHandler } from '../../../src/processor/process-request.ts';
 import { sweepStaleRealtimeRequests } from '../../../src/jobs/handlers/sweep.ts';
 import { PRIORITY } from '../../../src/jobs/definitions.ts';
-import { processRequestJobId, sendProcessRequest } from '../../../src/jobs/enqueue.ts';
+import { processRequestJobId, sendProcessRequest } from '../../../src/jobs/producer.ts';
 
 import { SWEEP_CRON, startSweeper } from '../../../src/jobs/sweeper.ts';
 import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
@@ -13,7 +13,7 @@ import type { ValidJob } from '../../../src/jobs/run.ts';
 import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/request-attempts.ts';
 import { createSingleRequestBatch } from '../../../src/store/requests.ts';
 import { UpstreamClient } from '../../../src/upstream/client.ts';
-import { InFlightCalls } from '../../../src/upstream/in-flight.ts';
+import { InFlightCalls } from '../../../src/processor/in-flight.ts';
 import { OWNER, log, row, jobFetcher, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
 // No processor here: the tests drive the handler with jobs they fetch themselves, to stage

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Job } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
-import { TERMINAL_CHANNEL } from '../../../src/poller/channel.ts';
+import { TERMINAL_CHANNEL } from '../../../src/db/channels.ts';
 import { nonRetriableHttpStatus } from '../../../src/responses/failure-reason.ts';
 import { cancelRequest } from '../../../src/store/cancel.ts';
 import {

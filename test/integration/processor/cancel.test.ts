@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processRequestJobId } from '../../../src/jobs/enqueue.ts';
+import { processRequestJobId } from '../../../src/jobs/producer.ts';
 
-import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../../../src/poller/channel.ts';
+import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../../../src/db/channels.ts';
 import { cancelRequest } from '../../../src/store/cancel.ts';
 import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/request-attempts.ts';
 import { row, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoss } from '../../../src/jobs/boss.ts';
-import type { RequestProcessor } from '../../../src/jobs/processor.ts';
+import type { RequestProcessor } from '../../../src/jobs/request-processor.ts';
 import { Listener } from '../../../src/poller/listener.ts';
 import { log, row, startHarness, startTestProcessor, submit, waitForState, type Harness } from './harness.ts';
 

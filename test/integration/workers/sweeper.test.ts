@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
-import { InlineCreateResponse } from '../../../src/jobs/enqueue.ts';
+import { InlineCreateResponse } from '../../../src/jobs/producer.ts';
 import { startSweeper } from '../../../src/jobs/sweeper.ts';
 import { findRequestDetail } from '../../../src/store/requests.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';

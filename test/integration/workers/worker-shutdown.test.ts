@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
-import { startResponseWorkers } from '../../../src/jobs/worker.ts';
+import { startResponseWorkers } from '../../../src/jobs/response-workers.ts';
 import { spawnRole } from '../../helpers/child.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
 import { silentLogger, startPipeline, trackedRequestIds, type Pipeline } from '../../helpers/pipeline.ts';

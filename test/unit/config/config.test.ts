@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.ts';
-import { parseDuration } from '../../../src/duration.ts';
+import { parseDuration } from '../../../src/lib/duration.ts';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

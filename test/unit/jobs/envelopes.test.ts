@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_ENVELOPE_RECORDS, MAX_ENVELOPE_TEXT, QUEUES } from '../../../src/jobs/definitions.ts';
-import { trackingJobs } from '../../../src/jobs/enqueue.ts';
+import { trackingJobs } from '../../../src/jobs/producer.ts';
 import { settle, type Outcome } from '../../../src/jobs/run.ts';
 import { jobId } from '../../../src/ids.ts';
 import { createLogger } from '../../../src/logger.ts';

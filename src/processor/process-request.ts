@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
-import type { Db } from '../../db/client.ts';
-import type { RequestRow } from '../../db/schema/index.ts';
-import type { Logger } from '../../logger.ts';
+import type { Db } from '../db/client.ts';
+import type { RequestRow } from '../db/schema/index.ts';
+import type { Logger } from '../logger.ts';
 import {
   expired,
   networkError,
@@ -10,7 +10,7 @@ import {
   retriableHttpStatus,
   timeout,
   type FailureReason,
-} from '../../responses/failure-reason.ts';
+} from '../responses/failure-reason.ts';
 import {
   claimRequestAttempts,
   finishRequestAttempts,
@@ -21,15 +21,15 @@ import {
   type AttemptOutcome,
   type AttemptToClaim,
   type ClaimResult,
-} from '../../store/request-attempts.ts';
-import { findRequestDetails, isTerminal, type RequestDetail } from '../../store/requests.ts';
-import type { UpstreamClient, UpstreamResult } from '../../upstream/client.ts';
-import { RequestCanceled, type InFlightCall, type InFlightCalls } from '../../upstream/in-flight.ts';
-import { isRetriableStatus, nextAttemptDelayMs, type BackoffPolicy } from '../../upstream/retry-policy.ts';
-import { PRIORITY, QUEUE_OPTIONS, QUEUES, type ProcessRequestPayload } from '../definitions.ts';
-import { processRequestJobId, sendProcessRequest } from '../enqueue.ts';
-import { Coalescer } from '../coalescer.ts';
-import type { BatchHandler, Outcome, ValidJob } from '../run.ts';
+} from '../store/request-attempts.ts';
+import { findRequestDetails, isTerminal, type RequestDetail } from '../store/requests.ts';
+import type { UpstreamClient, UpstreamResult } from '../upstream/client.ts';
+import { RequestCanceled, type InFlightCall, type InFlightCalls } from './in-flight.ts';
+import { isRetriableStatus, nextAttemptDelayMs, type BackoffPolicy } from '../upstream/retry-policy.ts';
+import { PRIORITY, QUEUE_OPTIONS, QUEUES, type ProcessRequestPayload } from '../jobs/definitions.ts';
+import { processRequestJobId, sendProcessRequest } from '../jobs/producer.ts';
+import { Coalescer } from '../lib/coalescer.ts';
+import type { BatchHandler, Outcome, ValidJob } from '../jobs/run.ts';
 
 export interface ProcessRequestDeps {
   db: Db;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer } from '../../../src/jobs/coalescer.ts';
+import { Coalescer } from '../../../src/lib/coalescer.ts';
 
 describe('Coalescer', () => {
   it('flushes a lone item at once and groups items that arrive while flushes are in flight', async () => {

@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig, type Env } from './config.ts';
-import { startDevUpstream, type DevUpstream } from './dev-upstream/server.ts';
-import type { Logger } from './logger.ts';
+import { ConfigError, loadConfig, type Env } from '../config.ts';
+import { startDevUpstream, type DevUpstream } from '../dev-upstream/server.ts';
+import type { Logger } from '../logger.ts';
 
 /** Reads the configuration or exits with a message that names the bad variable. */
 export function loadConfigOrExit(env: Record<string, string | undefined>): Env {

@@ -2,11 +2,11 @@ import { sql } from 'drizzle-orm';
 import { fromDrizzle, type Db as BossDatabase, type PgBoss } from 'pg-boss';
 import type { Db, Executor } from '../db/client.ts';
 import type { ServiceTier } from '../db/schema/requests.ts';
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../lib/duration.ts';
 import { jobId } from '../ids.ts';
 import { createSingleRequestBatch, createSingleRequestBatches } from '../store/requests.ts';
 import { realtimeStartRow } from './handlers/create-response.ts';
-import { Coalescer } from './coalescer.ts';
+import { Coalescer } from '../lib/coalescer.ts';
 import {
   MAX_ENVELOPE_RECORDS,
   MAX_ENVELOPE_TEXT,

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { registry } from './metrics.ts';
+import { registry } from '../metrics.ts';
 
 /**
  * GET /metrics (Prometheus text) and GET /healthz for roles without an HTTP server of their

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { CANCEL_CHANNEL } from '../poller/channel.ts';
+import { CANCEL_CHANNEL } from '../db/channels.ts';
 import type { Listener } from '../poller/listener.ts';
 
 /** The reason an in-flight call's signal carries when its request was canceled. */

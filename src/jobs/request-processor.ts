@@ -5,10 +5,10 @@ import type { Logger } from '../logger.ts';
 import type { Listener } from '../poller/listener.ts';
 import { UpstreamClient, type UpstreamConfig } from '../upstream/client.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
-import { InFlightCalls } from '../upstream/in-flight.ts';
+import { InFlightCalls } from '../processor/in-flight.ts';
 import type { BackoffPolicy } from '../upstream/retry-policy.ts';
 import { QUEUES } from './definitions.ts';
-import { processRequestHandler } from './handlers/process-request.ts';
+import { processRequestHandler } from '../processor/process-request.ts';
 import { work, type JobEvents } from './run.ts';
 
 export interface RequestProcessorOptions {

@@ -1,7 +1,7 @@
 import type { PgBoss, WorkOptions } from 'pg-boss';
 import type { Env } from '../config.ts';
 import type { Executor } from '../db/client.ts';
-import { parseDuration } from '../duration.ts';
+import { parseDuration } from '../lib/duration.ts';
 import type { Logger } from '../logger.ts';
 import { QUEUES } from './definitions.ts';
 import { completeResponseHandler } from './handlers/complete-response.ts';
