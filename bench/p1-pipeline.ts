@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
-import { InlineCreateResponse } from '../src/jobs/producer.ts';
+import { InlineCreateResponse } from '../src/gateway/recording.ts';
 import { QUEUES } from '../src/jobs/definitions.ts';
 import { gatewayProducer } from '../src/gateway/wiring.ts';
 import { loadConfig } from '../src/config.ts';

@@ -7,7 +7,8 @@ import { openDatabase } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { Listener } from '../src/poller/listener.ts';
 import { Poller } from '../src/poller/poller.ts';
-import { completeRequest, createSingleRequestBatches, type NewRequest } from '../src/store/requests.ts';
+import { completeRequest } from '../src/store/requests/complete.ts';
+import { createSingleRequestBatches, type NewRequest } from '../src/store/requests/create.ts';
 import { median, percentile, sleep } from './lib/stats.ts';
 
 export interface P3Options {

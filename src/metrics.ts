@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobEvents } from './jobs/run.ts';
 
 /**
  * Prometheus metrics for every role: the gateway serves them at GET /metrics, the worker and
@@ -44,10 +43,6 @@ export const jobOutcomes = new Counter({
   registers: [registry],
 });
 
-/** Job runner events that feed jobOutcomes; every role that runs jobs passes them. */
-export const jobMetricsEvents: JobEvents = {
-  onOutcome: (queue, outcome, count) => jobOutcomes.inc({ queue, outcome }, count),
-};
 
 /** Failed attempts to enqueue a tracking job from the gateway (each is retried in process). */
 export const trackingEnqueueErrors = new Counter({

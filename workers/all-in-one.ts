@@ -16,7 +16,8 @@ import { requestProcessorSettings, startRequestProcessor, type RequestProcessor 
 import { startWorkerRole, workerRoleSettings } from '../src/jobs/response-workers.ts';
 import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
-import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
+import { enableProcessMetrics } from '../src/metrics.ts';
+import { jobMetricsEvents } from '../src/jobs/run.ts';
 import { Listener } from '../src/poller/listener.ts';
 import { deriveApiKey, insertApiKey } from '../src/store/api-keys.ts';
 import { findOrCreateUser } from '../src/store/users.ts';

@@ -4,7 +4,8 @@ import { startBoss } from '../src/jobs/boss.ts';
 import { startWorkerRole, workerRoleSettings } from '../src/jobs/response-workers.ts';
 import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
-import { enableProcessMetrics, jobMetricsEvents } from '../src/metrics.ts';
+import { enableProcessMetrics } from '../src/metrics.ts';
+import { jobMetricsEvents } from '../src/jobs/run.ts';
 import { startMetricsServer } from '../src/roles/metrics-server.ts';
 
 const env = loadConfigOrExit(process.env);

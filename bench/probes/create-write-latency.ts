@@ -2,7 +2,7 @@
 // pair through InlineCreateResponse), against a plain single-row INSERT commit.
 import pg from 'pg';
 import { openDatabase } from '../../src/db/client.ts';
-import { InlineCreateResponse } from '../../src/jobs/producer.ts';
+import { InlineCreateResponse } from '../../src/gateway/recording.ts';
 import { openBenchDatabase } from '../lib/database.ts';
 import { percentile } from '../lib/stats.ts';
 import { realtimeRequest } from '../../test/helpers/factories.ts';

@@ -3,7 +3,7 @@
 // and the poller), so they hold no SQL and no pg-boss calls.
 import type { Db } from '../db/client.ts';
 import type { Env } from '../config.ts';
-import type { BatchOf1Input } from '../jobs/producer.ts';
+import type { BatchOf1Input } from '../jobs/batch-of-1.ts';
 import type { CompleteResponsePayload, CreateResponsePayload } from '../jobs/definitions.ts';
 import type { Logger } from '../logger.ts';
 import type { ResponseObject } from '../responses/response-object.ts';

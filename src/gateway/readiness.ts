@@ -2,9 +2,9 @@
 // release step ran), so requests will not fail on a missing table.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { MIGRATIONS_FOLDER } from '../db/migrate.ts';
+import { readMigrationState } from '../store/readiness.ts';
 import type { Readiness } from './context.ts';
 
 /** drizzle records each applied migration with its journal `when` as `created_at`. */
@@ -20,26 +20,12 @@ export function databaseReadiness(db: Db, timeoutMs = 2_000): () => Promise<Read
   return async () => {
     const checks: Record<string, string> = {};
     try {
-      const result = await withTimeout(
-        db.execute<{ applied: string | number | null; boss: string | null }>(sql`
-          SELECT (SELECT max(created_at) FROM drizzle.__drizzle_migrations) AS applied,
-                 to_regclass('pgboss.job')::text AS boss`),
-        timeoutMs,
-      );
+      const state = await withTimeout(readMigrationState(db), timeoutMs);
       checks.database = 'ok';
-      const row = result.rows[0];
-      const applied = Number(row?.applied ?? 0);
-      checks.migrations = applied >= expected ? 'ok' : 'pending: run npm run migrate';
-      checks.queues = row?.boss ? 'ok' : 'missing: run npm run migrate';
+      checks.migrations = state && state.appliedMillis >= expected ? 'ok' : 'pending: run npm run migrate';
+      if (state) checks.queues = state.queues ? 'ok' : 'missing: run npm run migrate';
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      // 42P01: the drizzle table itself does not exist yet.
-      if (code === '42P01' || code === '3F000') {
-        checks.database = 'ok';
-        checks.migrations = 'pending: run npm run migrate';
-      } else {
-        checks.database = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
-      }
+      checks.database = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
     }
     return { ok: Object.values(checks).every((c) => c === 'ok') && Object.keys(checks).length >= 3, checks };
   };

@@ -4,9 +4,11 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/client.ts';
-import { createBatchOf1, InlineCreateResponse, Producer } from '../jobs/producer.ts';
+import { createBatchOf1 } from '../jobs/batch-of-1.ts';
+import { InlineCreateResponse } from './recording.ts';
+import { Producer } from '../jobs/producer.ts';
 import { preparingExecutor } from '../jobs/prepared-boss.ts';
-import { cancelRequest } from '../store/cancel.ts';
+import { cancelRequest } from '../store/requests/cancel.ts';
 import type { GatewayJobs } from './context.ts';
 
 /**

@@ -1,19 +1,13 @@
 import { z } from 'zod';
 import type { Queue } from 'pg-boss';
+import { QUEUES, type QueueName } from '../db/pgboss.ts';
 import { SERVICE_TIERS } from '../db/schema/requests.ts';
 
 /**
- * The single map from queue name to payload schema and queue options. A queue's name equals
- * its handler's file name; its dead-letter queue adds `.dlq`.
+ * The single map from queue name to payload schema and queue options. The names themselves
+ * live in db/pgboss.ts, beside what volley's SQL reads of pg-boss's job table.
  */
-export const QUEUES = Object.freeze({
-  createResponse: 'create-response',
-  completeResponse: 'complete-response',
-  processRequest: 'process-request',
-  sweep: 'sweep',
-} as const);
-
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export { QUEUES, type QueueName } from '../db/pgboss.ts';
 
 export function deadLetterQueue(queue: QueueName): string {
   return `${queue}.dlq`;

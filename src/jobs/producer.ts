@@ -1,21 +1,13 @@
-import { sql } from 'drizzle-orm';
-import { fromDrizzle, type Db as BossDatabase, type PgBoss } from 'pg-boss';
-import type { Db, Executor } from '../db/client.ts';
-import type { ServiceTier } from '../db/schema/requests.ts';
-import { parseDuration } from '../lib/duration.ts';
+import type { Db as BossDatabase, PgBoss } from 'pg-boss';
 import { jobId } from '../ids.ts';
-import { createSingleRequestBatch, createSingleRequestBatches } from '../store/requests.ts';
-import { realtimeStartRow } from './handlers/create-response.ts';
 import { Coalescer } from '../lib/coalescer.ts';
 import {
   MAX_ENVELOPE_RECORDS,
   MAX_ENVELOPE_TEXT,
-  PRIORITY,
   QUEUES,
   type TrackingQueue,
   type CompleteResponsePayload,
   type CreateResponsePayload,
-  type ProcessRequestPayload,
 } from './definitions.ts';
 
 /**
@@ -120,111 +112,4 @@ function textLength(record: object): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * create-response's write performed by the gateway itself, for CREATE_RESPONSE_MODE=inline
- * (the default). The hot path needs the request durable before it is answered; a pg-boss
- * insert of one job measured ~2 ms at p50 here (4 ms with workers draining the queue), the
- * same row written directly ~0.2 ms. The write is create-response's own (same row, same
- * ON CONFLICT DO NOTHING), so the race with complete-response is unchanged, and concurrent
- * requests share one statement. The create-response queue stays for producers that can
- * only enqueue (Producer.enqueueCreateResponse) and for CREATE_RESPONSE_MODE=queue.
- *
- * The gateway gives it a pool with synchronous_commit=off (CREATE_RESPONSE_SYNC_COMMIT):
- * waiting for the WAL flush put the disk's fsync tail on every request's latency (added p99
- * at 500 req/s, interleaved runs: 6.56 and 6.76 ms with the wait, 4.55 and 4.47 without).
- * The row is still committed before the request is answered (with
- * CREATE_RESPONSE_DURABLE=before-proxy, before it is proxied), so a gateway crash cannot
- * lose it; only a PostgreSQL crash within ~3 x wal_writer_delay can, and then
- * complete-response (committed synchronously, carrying the request as well) recreates it.
- */
-export class InlineCreateResponse {
-  readonly #writes: Coalescer<CreateResponsePayload>;
-
-  constructor(db: Executor, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
-    this.#writes = new Coalescer(async (items) => {
-      const rows = items.map(realtimeStartRow).filter((r) => r !== undefined);
-      if (rows.length > 0) await createSingleRequestBatches(db, rows);
-    }, opts);
-  }
-
-  /** Resolves once the `processing` row is committed. */
-  record(payload: CreateResponsePayload): Promise<void> {
-    return this.#writes.add(payload);
-  }
-
-  close(): Promise<void> {
-    return this.#writes.drain();
-  }
-}
-
-export interface BatchOf1Input {
-  requestId: string;
-  body: string;
-  model: string;
-  endpoint: string;
-  serviceTier: ServiceTier;
-  background: boolean;
-  createdBy: string;
-  apiKeyId: string | null;
-  /** '10m' (realtime background) or '1h' (flex); sets expires_at. */
-  completionWindow: string;
-}
-
-/**
- * A background or flex request: the pending row and its process-request job in one
- * transaction, so neither exists without the other (the reference ran background work in a
- * spawned task and lost it on a crash). Flex runs at low priority. The job's group is the
- * model, which is what per-model concurrency limits count. Idempotent on requestId.
- */
-export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input): Promise<void> {
-  const windowMs = parseDuration(input.completionWindow);
-  if (windowMs === undefined) throw new Error(`invalid completion window ${input.completionWindow}`);
-  await db.transaction(async (tx) => {
-    const inserted = await createSingleRequestBatch(tx, {
-      requestId: input.requestId,
-      batchId: input.requestId,
-      endpoint: input.endpoint,
-      model: input.model,
-      serviceTier: input.serviceTier,
-      background: input.background,
-      body: input.body,
-      createdBy: input.createdBy,
-      apiKeyId: input.apiKeyId,
-      state: 'pending',
-      completionWindow: input.completionWindow,
-      expiresAt: new Date(Date.now() + windowMs),
-    });
-    if (!inserted) return;
-    await sendProcessRequest(boss, tx, input.requestId, {
-      priority: input.serviceTier === 'flex' ? PRIORITY.flex : PRIORITY.background,
-      model: input.model,
-    });
-  });
-}
-
-/**
- * Sends a process-request job inside the caller's transaction. `attempt` > 0 is a retry
- * scheduled by the request processor; each attempt has its own deterministic job id.
- */
-export async function sendProcessRequest(
-  boss: PgBoss,
-  tx: Parameters<typeof fromDrizzle>[0],
-  requestId: string,
-  opts: { priority: number; model: string; attempt?: number; startAfter?: Date },
-): Promise<void> {
-  const payload: ProcessRequestPayload = { requestId };
-  await boss.send(QUEUES.processRequest, payload, {
-    id: processRequestJobId(requestId, opts.attempt ?? 0),
-    priority: opts.priority,
-    group: { id: opts.model, tier: opts.model },
-    ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
-    db: fromDrizzle(tx, sql),
-  });
-}
-
-/** The id of the process-request job for `attempt` (0-based) of a request. */
-export function processRequestJobId(requestId: string, attempt: number): string {
-  return jobId(QUEUES.processRequest, attempt === 0 ? requestId : `${requestId}#${attempt}`);
 }

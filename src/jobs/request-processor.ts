@@ -8,7 +8,7 @@ import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { InFlightCalls } from '../processor/in-flight.ts';
 import type { BackoffPolicy } from '../upstream/retry-policy.ts';
 import { QUEUES } from './definitions.ts';
-import { processRequestHandler } from '../processor/process-request.ts';
+import { processRequestHandler } from './handlers/process-request.ts';
 import { work, type JobEvents } from './run.ts';
 
 export interface RequestProcessorOptions {

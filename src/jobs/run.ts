@@ -1,5 +1,6 @@
 import type { Job, JobResult, PgBoss, WorkOptions } from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import { jobOutcomes } from '../metrics.ts';
 import { ENVELOPES, PAYLOADS, type PayloadOf, type QueueName } from './definitions.ts';
 
 /** A job whose payload passed its queue's zod schema. */
@@ -21,6 +22,11 @@ export type BatchHandler<T> = (jobs: ValidJob<T>[], log: Logger) => Promise<Map<
 export interface JobEvents {
   onOutcome?(queue: QueueName, outcome: Outcome['status'], count: number): void;
 }
+
+/** Job runner events that feed the job outcome metric; every role that runs jobs passes them. */
+export const jobMetricsEvents: JobEvents = {
+  onOutcome: (queue, outcome, count) => jobOutcomes.inc({ queue, outcome }, count),
+};
 
 /**
  * The one place that settles jobs. Payloads that fail their schema go to the dead-letter

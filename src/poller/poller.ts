@@ -3,7 +3,7 @@ import { isTerminal } from '../db/schema/requests.ts';
 import { WaitTimeout } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { toResponseObject, type ResponseObject } from '../responses/response-object.ts';
-import { findRequestDetails } from '../store/requests.ts';
+import { findRequestDetails } from '../store/requests/find.ts';
 import { TERMINAL_CHANNEL } from '../db/channels.ts';
 import type { Listener } from './listener.ts';
 

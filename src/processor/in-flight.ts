@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { findCanceledRequestIds } from '../store/requests/find.ts';
 import { CANCEL_CHANNEL } from '../db/channels.ts';
 import type { Listener } from '../poller/listener.ts';
 
@@ -101,9 +101,6 @@ export class InFlightCalls {
   async #abortCanceled(db: Executor): Promise<void> {
     const ids = [...this.#calls.keys()];
     if (ids.length === 0) return;
-    const result = await db.execute<{ id: string }>(
-      sql`SELECT id FROM requests WHERE id = ANY(${sql.param(ids)}::uuid[]) AND state = 'canceled'`,
-    );
-    for (const { id } of result.rows) this.cancel(id);
+    for (const id of await findCanceledRequestIds(db, ids)) this.cancel(id);
   }
 }

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import { completeResponsesIdempotent, type RealtimeCompletion } from '../../store/requests.ts';
+import { completeResponsesIdempotent, type RealtimeCompletion } from '../../store/requests/complete.ts';
 import type { CompleteResponsePayload } from '../definitions.ts';
 import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import { createSingleRequestBatches, type NewRequest } from '../../store/requests.ts';
+import { createSingleRequestBatches, type NewRequest } from '../../store/requests/create.ts';
 import type { CreateResponsePayload } from '../definitions.ts';
 import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 

@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
-import { failAbandonedBackgroundRequests, failLostRealtimeRequests } from '../../store/request-attempts.ts';
+import { failAbandonedBackgroundRequests, failLostRealtimeRequests } from '../../store/requests/sweep.ts';
 import { QUEUE_OPTIONS, QUEUES, type SweepPayload } from '../definitions.ts';
 import type { BatchHandler, Outcome } from '../run.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/client.ts';
-import { InlineCreateResponse } from '../../../src/jobs/producer.ts';
+import { InlineCreateResponse } from '../../../src/gateway/recording.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
 

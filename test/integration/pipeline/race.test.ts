@@ -4,7 +4,7 @@ import type { CompleteResponsePayload, CreateResponsePayload } from '../../../sr
 import { completeResponseHandler } from '../../../src/jobs/handlers/complete-response.ts';
 import { createResponseHandler } from '../../../src/jobs/handlers/create-response.ts';
 import type { ValidJob } from '../../../src/jobs/run.ts';
-import { findRequestDetail } from '../../../src/store/requests.ts';
+import { findRequestDetail } from '../../../src/store/requests/find.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
 import { silentLogger } from '../../helpers/pipeline.ts';

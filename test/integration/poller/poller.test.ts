@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WaitTimeout } from '../../../src/errors.ts';
-import { completeResponsesIdempotent, createSingleRequestBatches } from '../../../src/store/requests.ts';
+import { completeResponsesIdempotent } from '../../../src/store/requests/complete.ts';
+import { createSingleRequestBatches } from '../../../src/store/requests/create.ts';
 import { Listener } from '../../../src/poller/listener.ts';
 import { Poller } from '../../../src/poller/poller.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';

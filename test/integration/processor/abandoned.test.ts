@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABANDONED_AFTER_MS, sweepAbandonedBackgroundRequests } from '../../../src/jobs/handlers/sweep.ts';
 import { parseFailureReason } from '../../../src/responses/failure-reason.ts';
-import { createSingleRequestBatch, findRequestDetail } from '../../../src/store/requests.ts';
+import { createSingleRequestBatch } from '../../../src/store/requests/create.ts';
+import { findRequestDetail } from '../../../src/store/requests/find.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 
 let t: TestDatabase;

@@ -5,13 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
 import { TERMINAL_CHANNEL } from '../../../src/db/channels.ts';
 import { nonRetriableHttpStatus } from '../../../src/responses/failure-reason.ts';
-import { cancelRequest } from '../../../src/store/cancel.ts';
-import {
-  claimRequestAttempts,
-  finishRequestAttempts,
-  type AttemptClaim,
-  type ClaimResult,
-} from '../../../src/store/request-attempts.ts';
+import { cancelRequest } from '../../../src/store/requests/cancel.ts';
+import { claimRequestAttempts, type AttemptClaim, type ClaimResult } from '../../../src/store/requests/attempt-claims.ts';
+import { finishRequestAttempts } from '../../../src/store/requests/attempt-outcomes.ts';
 import { row, jobFetcher, startHarness, submit, waitFor, type Harness } from './harness.ts';
 
 // The batched store operations the processor runs per fetch: one claim statement (with the

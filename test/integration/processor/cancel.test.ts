@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processRequestJobId } from '../../../src/jobs/producer.ts';
+import { processRequestJobId } from '../../../src/db/pgboss.ts';
 
 import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../../../src/db/channels.ts';
-import { cancelRequest } from '../../../src/store/cancel.ts';
-import { claimRequestAttempt, completeRequestAttempt } from '../../../src/store/request-attempts.ts';
+import { cancelRequest } from '../../../src/store/requests/cancel.ts';
+import { claimRequestAttempt } from '../../../src/store/requests/attempt-claims.ts';
+import { completeRequestAttempt } from '../../../src/store/requests/attempt-outcomes.ts';
 import { row, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
 let h: Harness;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
-import { InlineCreateResponse } from '../../../src/jobs/producer.ts';
+import { InlineCreateResponse } from '../../../src/gateway/recording.ts';
 import { startSweeper } from '../../../src/jobs/sweeper.ts';
-import { findRequestDetail } from '../../../src/store/requests.ts';
+import { findRequestDetail } from '../../../src/store/requests/find.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
 import { silentLogger, startPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { waitFor } from '../../helpers/wait.ts';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.ts';
-import type { RequestRow, TerminalState } from '../db/schema/index.ts';
-import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../db/channels.ts';
-import { TERMINAL_SQL, toRequestRow } from './requests.ts';
+import type { Executor } from '../../db/client.ts';
+import type { RequestRow, TerminalState } from '../../db/schema/index.ts';
+import { CANCEL_CHANNEL, TERMINAL_CHANNEL } from '../../db/channels.ts';
+import { TERMINAL_SQL, toRequestRow } from './rows.ts';
 
 export type CancelResult =
   | { kind: 'canceled'; row: RequestRow }

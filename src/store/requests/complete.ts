@@ -1,0 +1,179 @@
+import { eq, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { PreparedStatement } from '../../db/prepared.ts';
+import { requests, type RequestRow, type ServiceTier } from '../../db/schema/index.ts';
+import { RequestNotFound, RequestStateConflict } from '../../errors.ts';
+import { nonRetriableHttpStatus, serializeFailureReason } from '../../responses/failure-reason.ts';
+import { extractUsage } from '../../responses/usage.ts';
+import { TERMINAL_SQL, toRequestRow, uniqueSorted, withTerminalNotify } from './rows.ts';
+
+/** Making rows terminal: complete-response's upsert, and the guarded transitions of DESIGN 3. */
+
+/** What complete-response knows: enough to create the row if create-response never ran. */
+export interface RealtimeCompletion {
+  requestId: string;
+  batchId: string;
+  endpoint: string;
+  model: string;
+  serviceTier: ServiceTier;
+  requestBody: string;
+  createdBy: string;
+  apiKeyId: string | null;
+  statusCode: number;
+  responseBody: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export type CompletionOutcome = 'changed' | 'already-terminal';
+
+
+const p = (name: string) => sql.placeholder(name);
+
+/**
+ * What complete-response runs: create each row if it is missing and make it terminal, in
+ * one statement (one transaction), treating "already terminal" as success. A single upsert
+ * replaces the reference's update/insert/update sequence, so there is no window in which a
+ * concurrent create-response could slip in between.
+ */
+export async function completeResponsesIdempotent(
+  db: Executor,
+  items: readonly RealtimeCompletion[],
+): Promise<Map<string, CompletionOutcome>> {
+  const rows = uniqueSorted(items).map((r) => {
+    const usage = r.statusCode < 400 ? extractUsage(r.responseBody) : undefined;
+    return {
+      ...r,
+      state: r.statusCode < 400 ? 'completed' : 'failed',
+      error: r.statusCode < 400 ? null : serializeFailureReason(nonRetriableHttpStatus(r.statusCode, r.responseBody)),
+      promptTokens: usage?.promptTokens ?? null,
+      completionTokens: usage?.completionTokens ?? null,
+      totalTokens: usage?.totalTokens ?? null,
+      responseSize: Buffer.byteLength(r.responseBody),
+      startedAtIso: r.startedAt.toISOString(),
+      finishedAtIso: r.finishedAt.toISOString(),
+    };
+  });
+  if (rows.length === 0) return new Map();
+  type Row = (typeof rows)[number];
+  const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+  const changedRows = await COMPLETE_RESPONSES.run<{ id: string }>(db, {
+    id: col('requestId'),
+    batchId: col('batchId'),
+    endpoint: col('endpoint'),
+    model: col('model'),
+    serviceTier: col('serviceTier'),
+    body: col('requestBody'),
+    createdBy: col('createdBy'),
+    apiKeyId: col('apiKeyId'),
+    status: col('statusCode'),
+    responseBody: col('responseBody'),
+    state: col('state'),
+    error: col('error'),
+    startedAt: col('startedAtIso'),
+    finishedAt: col('finishedAtIso'),
+    promptTokens: col('promptTokens'),
+    completionTokens: col('completionTokens'),
+    totalTokens: col('totalTokens'),
+    responseSize: col('responseSize'),
+  });
+  const changed = new Set(changedRows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.requestId, changed.has(r.requestId) ? 'changed' : 'already-terminal']));
+}
+
+const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
+  'volley_complete_responses',
+  withTerminalNotify(
+    sql`
+    INSERT INTO requests AS r (id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
+                               response_status, response_body, error, started_at, completed_at, failed_at,
+                               prompt_tokens, completion_tokens, total_tokens, response_size)
+    SELECT id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
+           response_status, response_body, error, started_at,
+           CASE WHEN state = 'completed' THEN finished_at END, CASE WHEN state = 'failed' THEN finished_at END,
+           prompt_tokens, completion_tokens, total_tokens, response_size
+    FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
+    ON CONFLICT (id) DO UPDATE SET
+      state = excluded.state,
+      response_status = excluded.response_status,
+      response_body = excluded.response_body,
+      error = excluded.error,
+      started_at = COALESCE(r.started_at, excluded.started_at),
+      completed_at = excluded.completed_at,
+      failed_at = excluded.failed_at,
+      prompt_tokens = excluded.prompt_tokens,
+      completion_tokens = excluded.completion_tokens,
+      total_tokens = excluded.total_tokens,
+      response_size = excluded.response_size,
+      updated_at = now()
+    WHERE r.state NOT IN ${TERMINAL_SQL}
+    RETURNING r.id`,
+    sql`input AS (
+      SELECT * FROM unnest(
+        ${p('id')}::uuid[], ${p('batchId')}::uuid[], ${p('endpoint')}::text[], ${p('model')}::text[],
+        ${p('serviceTier')}::text[], ${p('body')}::text[], ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[],
+        ${p('status')}::smallint[], ${p('responseBody')}::text[], ${p('state')}::text[], ${p('error')}::text[],
+        ${p('startedAt')}::timestamptz[], ${p('finishedAt')}::timestamptz[], ${p('promptTokens')}::int[],
+        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('responseSize')}::bigint[]
+      ) AS t(id, batch_id, endpoint, model, service_tier, body, created_by, api_key_id, response_status, response_body,
+             state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size)
+    ),
+    new_batches AS (
+      INSERT INTO batches (id, created_by, endpoint, completion_window)
+      SELECT batch_id, created_by, endpoint, '0s' FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING 1
+    ),`,
+  ),
+);
+
+export async function completeResponseIdempotent(db: Executor, item: RealtimeCompletion): Promise<CompletionOutcome> {
+  return (await completeResponsesIdempotent(db, [item])).get(item.requestId)!;
+}
+
+/** Runs a guarded terminal UPDATE; maps "no row changed" to the typed error that explains why. */
+async function terminalTransition(db: Executor, id: string, set: SQL): Promise<RequestRow> {
+  const result = await db.execute<Record<string, unknown>>(
+    withTerminalNotify(sql`UPDATE requests SET ${set}, updated_at = now()
+      WHERE id = ${id} AND state NOT IN ${TERMINAL_SQL} RETURNING *`),
+  );
+  const row = result.rows[0];
+  if (row) return toRequestRow(row);
+  const current = await db.select({ state: requests.state }).from(requests).where(eq(requests.id, id));
+  if (!current[0]) throw new RequestNotFound(id);
+  throw new RequestStateConflict(id, current[0].state);
+}
+
+/**
+ * Moves a non-terminal row to terminal: 2xx → completed (usage extracted); >= 400 → failed
+ * with the status and body kept and a NonRetriableHttpStatus reason.
+ * @throws RequestNotFound, RequestStateConflict (the row is already terminal)
+ */
+export async function completeRequest(db: Executor, id: string, status: number, body: string): Promise<RequestRow> {
+  if (status >= 400) {
+    const reason = serializeFailureReason(nonRetriableHttpStatus(status, body));
+    return terminalTransition(
+      db,
+      id,
+      sql`state = 'failed', response_status = ${status}, response_body = ${body}, error = ${reason}, failed_at = now(),
+          response_size = ${Buffer.byteLength(body)}`,
+    );
+  }
+  const usage = extractUsage(body);
+  return terminalTransition(
+    db,
+    id,
+    sql`state = 'completed', response_status = ${status}, response_body = ${body}, completed_at = now(),
+        prompt_tokens = ${usage?.promptTokens ?? null}, completion_tokens = ${usage?.completionTokens ?? null},
+        total_tokens = ${usage?.totalTokens ?? null}, response_size = ${Buffer.byteLength(body)}`,
+  );
+}
+
+/**
+ * Non-terminal → failed with a FailureReason (its JSON, see responses/failure-reason.ts).
+ * @throws RequestNotFound, RequestStateConflict
+ */
+export async function failRequest(db: Executor, id: string, reason: string): Promise<RequestRow> {
+  return terminalTransition(db, id, sql`state = 'failed', error = ${reason}, failed_at = now()`);
+}
+

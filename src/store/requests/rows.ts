@@ -1,0 +1,80 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { NOTIFY_IDS_PER_MESSAGE, TERMINAL_CHANNEL } from '../../db/channels.ts';
+import { isTerminal, type RequestRow } from '../../db/schema/index.ts';
+
+/**
+ * What every operation on `requests` shares: the row mapping, the terminal-state SQL and the
+ * terminal NOTIFY. Every write that makes a row terminal guards on the current state in its
+ * SQL and sends the terminal NOTIFY in the same statement, so waiters wake exactly when the
+ * change commits.
+ */
+
+/** A request joined with its batch of one (owner, completion window). */
+export type RequestDetail = RequestRow & { completionWindow: string | null };
+
+export const TERMINAL_SQL = sql.raw(`('completed', 'failed', 'canceled')`);
+
+/**
+ * Wraps a data-modifying statement whose RETURNING yields `id` so that the ids it made
+ * terminal are announced on TERMINAL_CHANNEL, chunked to fit NOTIFY's payload limit.
+ * Referencing `notified` from the final SELECT forces the NOTIFY to run.
+ */
+export function withTerminalNotify(changed: SQL, prefix: SQL = sql``): SQL {
+  return sql`WITH ${prefix} changed AS (${changed}),
+    notified AS (
+      SELECT pg_notify(${TERMINAL_CHANNEL}, string_agg(id::text, ','))
+      FROM (SELECT id, (row_number() OVER () - 1) / ${NOTIFY_IDS_PER_MESSAGE} AS chunk FROM changed) c
+      GROUP BY chunk
+    )
+    SELECT changed.* FROM changed WHERE (SELECT count(*) FROM notified) >= 0`;
+}
+
+/** Sorting by id gives every batched writer the same lock order, so two batches cannot deadlock. */
+export function uniqueSorted<T extends { requestId: string }>(items: readonly T[]): T[] {
+  const byId = new Map<string, T>();
+  for (const item of items) if (!byId.has(item.requestId)) byId.set(item.requestId, item);
+  return [...byId.values()].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+}
+
+
+export { isTerminal };
+
+/** Raw SQL rows come back snake_case; this is the one place that maps them to RequestRow. */
+export function toRequestRow(r: Record<string, unknown>): RequestRow {
+  const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
+  return {
+    id: r.id as string,
+    batchId: r.batch_id as string,
+    state: r.state as RequestRow['state'],
+    endpoint: r.endpoint as string,
+    model: r.model as string,
+    serviceTier: r.service_tier as RequestRow['serviceTier'],
+    background: r.background as boolean,
+    body: r.body as string,
+    createdBy: r.created_by as string,
+    apiKeyId: (r.api_key_id as string | null) ?? null,
+    responseStatus: (r.response_status as number | null) ?? null,
+    responseBody: (r.response_body as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    retryAttempt: r.retry_attempt as number,
+    notBefore: date(r.not_before),
+    claimedAt: date(r.claimed_at),
+    startedAt: date(r.started_at),
+    completedAt: date(r.completed_at),
+    failedAt: date(r.failed_at),
+    canceledAt: date(r.canceled_at),
+    deletedAt: date(r.deleted_at),
+    expiresAt: date(r.expires_at),
+    promptTokens: (r.prompt_tokens as number | null) ?? null,
+    completionTokens: (r.completion_tokens as number | null) ?? null,
+    totalTokens: (r.total_tokens as number | null) ?? null,
+    responseSize: r.response_size == null ? null : Number(r.response_size),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}
+
+/** A row read with `r.*, b.completion_window`. */
+export function toRequestDetail(row: Record<string, unknown>): RequestDetail {
+  return { ...toRequestRow(row), completionWindow: (row.completion_window as string | null) ?? null };
+}
