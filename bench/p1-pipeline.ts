@@ -1,14 +1,16 @@
 // P1: create-response + complete-response pairs per second through pg-boss (Producer in
 // this process → the worker role's process → terminal rows), and, in the same run, single-row INSERT transactions
 // per second on the same database at the same client concurrency. Also, in the same runs,
-// the gateway's default tracking (CREATE_RESPONSE_MODE=inline): create-response's row
-// written directly, complete-response through pg-boss.
+// the gateway's own tracking: create-response's row written directly, complete-response
+// through pg-boss.
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { startBoss } from '../src/jobs/boss.ts';
 import { InlineCreateResponse } from '../src/gateway/recording.ts';
 import { QUEUES } from '../src/jobs/definitions.ts';
-import { gatewayProducer } from '../src/gateway/wiring.ts';
+import { preparingExecutor } from '../src/jobs/boss-database.ts';
+import { Producer } from '../src/jobs/producer.ts';
+import { DURABILITY_POLICIES } from '../src/gateway/durability.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { TERMINAL_CHANNEL } from '../src/db/channels.ts';
@@ -43,22 +45,19 @@ const silent = createLogger('silent');
 export async function runP1(opts: P1Options): Promise<P1Result> {
   // The jobs are run by the worker role's own process (started by run.ts); this process
   // produces, as the web role would.
-  const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, listen: false, max: 10 });
-  // The gateway's own producer settings (COMPLETE_RESPONSE_LINGER_MS's default).
-  // The gateway's settings, with the same overrides the bench passes to the roles.
-  const config = loadConfig(
-    Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => /^(CREATE_RESPONSE_|COMPLETE_RESPONSE_LINGER_MS)/.test(k)),
-    ),
-  );
-  // The gateway's create-response pool (CREATE_RESPONSE_SYNC_COMMIT's setting), used by
-  // both modes as in the gateway.
+  const producerBoss = await startBoss({ url: opts.url, logger: silent, supervise: false, schedule: false, max: 10 });
+  // The gateway's settings (gateway/server.ts), for the DURABILITY the bench passes to the roles.
+  const durability = DURABILITY_POLICIES[loadConfig({ DURABILITY: process.env.DURABILITY }).DURABILITY];
+  // The gateway's create-response pool, used by both modes as in the gateway.
   const producerDb = openDatabase(opts.url, {
     max: 10,
     applicationName: 'bench-p1-producer',
-    synchronousCommit: config.CREATE_RESPONSE_SYNC_COMMIT,
+    synchronousCommit: durability.syncCreateCommit,
   });
-  const producer = gatewayProducer(producerBoss, producerDb.pool, config.COMPLETE_RESPONSE_LINGER_MS);
+  const producer = new Producer(producerBoss, {
+    completeLingerMs: durability.completeLingerMs,
+    createDb: preparingExecutor(producerDb.pool),
+  });
   const inline = new InlineCreateResponse(producerDb.db);
   const listener = new Listener({ url: opts.url, logger: silent });
   await listener.start();

@@ -63,7 +63,7 @@ try {
     // The service's tuning knobs pass through, so one lever can be measured against another.
     ...Object.fromEntries(
       Object.entries(env).filter(
-        ([k, v]) => v !== undefined && /^(PROCESSOR_|MODEL_CONCURRENCY|CREATE_RESPONSE_|COMPLETE_RESPONSE_LINGER_MS)/.test(k),
+        ([k, v]) => v !== undefined && /^(PROCESSOR_|MODEL_CONCURRENCY|DURABILITY$)/.test(k),
       ) as [string, string][],
     ),
     // Profiling hook, e.g. BENCH_CHILD_NODE_OPTIONS=--cpu-prof (profiles land in the repo root).

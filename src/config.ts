@@ -74,38 +74,17 @@ export const envSchema = z.object({
   MODEL_CONCURRENCY_OVERRIDES: modelLimits,
   /** Request processor: upstream calls one flex process runs at once, across models. */
   PROCESSOR_CONCURRENCY: positiveInt(64),
-  /** process-request jobs per fetch (at most MODEL_CONCURRENCY); PROCESSOR_CONCURRENCY / this many fetch loops. */
-  PROCESSOR_BATCH_SIZE: positiveInt(32),
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /**
-   * How the gateway makes a realtime request durable before proxying it: `inline` writes
-   * create-response's row itself (one statement, ~0.2 ms); `queue` enqueues the
-   * create-response job and waits for it (~2 ms), as the reference did.
+   * How a realtime request's record is made durable (README, "Durability"): `fast` writes it
+   * while the upstream call is in flight and holds the reply until it is committed
+   * (asynchronously: without waiting for its WAL flush); `strict` commits it, flushed, before
+   * the upstream is called. Each value's exact loss window is in the README.
    */
-  CREATE_RESPONSE_MODE: z.enum(['inline', 'queue']).default('inline'),
-  /**
-   * When the record of a realtime request must be durable: `before-reply` writes it while the
-   * upstream call is in flight and holds the reply (every byte of it) until it is committed,
-   * so the write's time hides behind the model's; `before-proxy` (DESIGN 1.1b) waits for it
-   * before calling the upstream. See the README ("Changed from the design").
-   */
-  CREATE_RESPONSE_DURABLE: z.enum(['before-proxy', 'before-reply']).default('before-reply'),
-  /**
-   * Whether create-response's inline write waits for its WAL flush. Off by default: the
-   * commit survives a gateway crash at once and a PostgreSQL crash within ~0.6 s, and the
-   * complete-response record that follows commits synchronously with everything needed to
-   * rebuild the row. See the README.
-   */
-  CREATE_RESPONSE_SYNC_COMMIT: z.stringbool().default(false),
-  /**
-   * How long the gateway lets a complete-response enqueue wait for others to share its
-   * insert. Off the client's latency path; a crash inside the window leaves the request
-   * to the sweeper (TrackingLost) instead of completed.
-   */
-  COMPLETE_RESPONSE_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(25),
+  DURABILITY: z.enum(['fast', 'strict']).default('fast'),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   /** Worker and flex roles: serve GET /metrics on this port (unset: no metrics server). */

@@ -6,22 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openDatabase, type Database } from '../src/db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import type { DevUpstream } from '../src/dev-upstream/server.ts';
-import { startGateway, type RunningGateway } from '../src/gateway/server.ts';
-import { startBoss } from '../src/jobs/boss.ts';
-import { requestProcessorSettings, startRequestProcessor, type RequestProcessor } from '../src/jobs/request-processor.ts';
-import { startWorkerRole, workerRoleSettings } from '../src/jobs/response-workers.ts';
-import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
-import { jobMetricsEvents } from '../src/jobs/run.ts';
-import { Listener } from '../src/poller/listener.ts';
+import { startAllRoles, type AllRoles } from '../src/roles/all-in-one.ts';
+import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { deriveApiKey, insertApiKey } from '../src/store/api-keys.ts';
 import { findOrCreateUser } from '../src/store/users.ts';
-import type { PgBoss } from 'pg-boss';
 
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'all-in-one' });
@@ -30,20 +23,12 @@ enableProcessMetrics();
 const dataDir = path.resolve(env.DATA_DIR);
 let embedded: EmbeddedServer | undefined;
 let devUpstream: DevUpstream | undefined;
-let database: Database | undefined;
-let listener: Listener | undefined;
-let boss: PgBoss | undefined;
-let processor: RequestProcessor | undefined;
-let gateway: RunningGateway | undefined;
+let roles: AllRoles | undefined;
 
 async function stopAll(): Promise<void> {
   // Reverse order of start: the gateway finishes its requests and stores their completions
   // while the workers and the database are still there to take them.
-  await gateway?.close();
-  await boss?.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS });
-  await processor?.stop();
-  await listener?.stop();
-  await database?.close();
+  await roles?.close();
   await devUpstream?.close();
   await embedded?.stop();
 }
@@ -63,26 +48,9 @@ try {
   devUpstream = upstream.devUpstream;
   const upstreamUrl = upstream.url;
 
-  database = openDatabase(url, { max: 20, applicationName: 'volley' });
-  listener = new Listener({ url, logger: log });
-  await listener.start();
-  boss = await startBoss({ url, logger: log, extra: { superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 } });
-  await startWorkerRole({
-    boss,
-    db: database.db,
-    logger: log,
-    events: jobMetricsEvents,
-    ...workerRoleSettings(env),
-  });
-  processor = await startRequestProcessor({
-    boss,
-    db: database.db,
-    listener,
-    logger: log,
-    events: jobMetricsEvents,
-    ...requestProcessorSettings(env, upstreamUrl, adminToken),
-  });
-  gateway = await startGateway({ env, logger: log, database, databaseUrl: url, boss, listener, upstreamUrl, adminToken });
+  roles = await startAllRoles({ env, logger: log, databaseUrl: url, upstreamUrl, adminToken });
+  const database = roles.database;
+  const gateway = roles.web.gateway;
 
   // The ready-to-paste example: a key for user `dev`, derived from the admin token so a
   // restart finds the same key instead of piling up new ones. Only on an embedded database:

@@ -19,7 +19,7 @@ export type GatewayConfig = Pick<
   | 'FLEX_COMPLETION_WINDOW'
   | 'BLOCKING_FLEX_TIMEOUT_MS'
   | 'API_KEY_CACHE_TTL_MS'
-  | 'CREATE_RESPONSE_DURABLE'
+  | 'DURABILITY'
 >;
 
 /** The queue operations the gateway performs. */
@@ -66,7 +66,7 @@ export interface GatewayDeps {
 export interface GatewayContext extends GatewayDeps {
   /**
    * Whether the last create-response write succeeded. While it is false, realtime requests
-   * wait for their record before proxying, whatever CREATE_RESPONSE_DURABLE says: with the
+   * wait for their record before proxying, whatever DURABILITY says: with the
    * database failing, nothing should reach the upstream that cannot be recorded.
    */
   recording: { healthy: boolean };

@@ -122,7 +122,7 @@ function expected(status: number, message: string, code: string | null, param: s
  * The gateway could not record a request, so it refused it. Before proxying, the request
  * was not sent upstream (for background and flex, an ambiguous failure, such as a
  * connection lost during COMMIT, may still have stored it; a retry then makes a second
- * one). With CREATE_RESPONSE_DURABLE=before-reply, the upstream call was cut off.
+ * one). With DURABILITY=fast, the upstream call was cut off.
  */
 export function trackingUnavailable(): HttpError {
   return new HttpError(503, 'The gateway could not record the request. Please retry.', {

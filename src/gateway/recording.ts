@@ -5,21 +5,18 @@ import { Coalescer } from '../lib/coalescer.ts';
 import { createSingleRequestBatches } from '../store/requests/create.ts';
 
 /**
- * create-response's write performed by the gateway itself, for CREATE_RESPONSE_MODE=inline
- * (the default). The hot path needs the request durable before it is answered; a pg-boss
+ * create-response's write performed by the gateway itself. The hot path needs the request durable before it is answered; a pg-boss
  * insert of one job measured ~2 ms at p50 here (4 ms with workers draining the queue), the
  * same row written directly ~0.2 ms. The write is create-response's own (same row, same
  * ON CONFLICT DO NOTHING), so the race with complete-response is unchanged, and concurrent
  * requests share one statement. The create-response queue stays for producers that can
- * only enqueue (Producer.enqueueCreateResponse) and for CREATE_RESPONSE_MODE=queue.
+ * only enqueue (Producer.enqueueCreateResponse).
  *
- * The gateway gives it a pool with synchronous_commit=off (CREATE_RESPONSE_SYNC_COMMIT):
- * waiting for the WAL flush put the disk's fsync tail on every request's latency (added p99
- * at 500 req/s, interleaved runs: 6.56 and 6.76 ms with the wait, 4.55 and 4.47 without).
- * The row is still committed before the request is answered (with
- * CREATE_RESPONSE_DURABLE=before-proxy, before it is proxied), so a gateway crash cannot
- * lose it; only a PostgreSQL crash within ~3 x wal_writer_delay can, and then
- * complete-response (committed synchronously, carrying the request as well) recreates it.
+ * With DURABILITY=fast the gateway gives it a pool with synchronous_commit=off (see
+ * durability.ts for what was measured). The row is still committed before the request is
+ * answered, so a gateway crash cannot lose it; only a PostgreSQL crash within
+ * ~3 x wal_writer_delay can, and then complete-response (committed synchronously, carrying
+ * the request as well) recreates it.
  */
 export class InlineCreateResponse {
   readonly #writes: Coalescer<CreateResponsePayload>;

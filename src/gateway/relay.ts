@@ -28,7 +28,7 @@ export interface RelayOptions {
   /** Sent upstream as x-volley-request-id. */
   requestId?: string;
   /**
-   * Settles when the request is recorded (CREATE_RESPONSE_DURABLE=before-reply). Nothing
+   * Settles when the request is recorded (DURABILITY=fast writes it during the call). Nothing
    * reaches the client before it resolves; if it rejects, the upstream call is aborted and
    * the client gets 503 tracking_unavailable.
    */

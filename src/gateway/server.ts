@@ -1,19 +1,25 @@
-// Starts the gateway on the process's shared pieces and listens (workers/web.ts and
-// workers/all-in-one.ts): producer, poller, upstream proxy, the app. close() is the graceful
+// Starts the gateway on the process's shared pieces and listens (the web role, roles/web.ts):
+// producer, inline create writer, poller, upstream proxy, the app. close() is the graceful
 // half of shutdown: stop accepting, let in-flight requests finish, store their completions.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Env } from '../config.ts';
 import { openDatabase, type Database } from '../db/client.ts';
+import { preparingExecutor } from '../jobs/boss-database.ts';
+import { createBatchOf1 } from '../jobs/batch-of-1.ts';
+import { Producer } from '../jobs/producer.ts';
 import type { Logger } from '../logger.ts';
 import { observePollerWaiters } from '../metrics.ts';
 import type { Listener } from '../poller/listener.ts';
 import { Poller } from '../poller/poller.ts';
+import { cancelRequest } from '../store/requests/cancel.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { buildApp } from './app.ts';
-import { gatewayCancel, gatewayJobs, gatewayProducer } from './wiring.ts';
+import type { GatewayJobs } from './context.ts';
+import { DURABILITY_POLICIES } from './durability.ts';
+import { InlineCreateResponse } from './recording.ts';
 
 export interface StartGatewayOptions {
   env: Env;
@@ -28,6 +34,8 @@ export interface StartGatewayOptions {
   upstreamUrl: string;
   /** Overrides env.ADMIN_TOKEN (npm start generates one in embedded mode). */
   adminToken?: string;
+  /** Tests only: wraps the queue operations, to inject faults. */
+  wrapJobs?: (jobs: GatewayJobs) => GatewayJobs;
 }
 
 export interface RunningGateway {
@@ -39,14 +47,25 @@ export interface RunningGateway {
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const { env, logger, database, boss } = opts;
-  // create-response's inline write commits asynchronously (see InlineCreateResponse); its
-  // own pool keeps that setting away from every other write.
+  const durability = DURABILITY_POLICIES[env.DURABILITY];
+  // create-response's write has a pool of its own, so its commit setting (durability.ts)
+  // stays away from every other write.
   const createDatabase = openDatabase(opts.databaseUrl, {
     max: 4,
     applicationName: 'volley-web-create',
-    synchronousCommit: env.CREATE_RESPONSE_SYNC_COMMIT,
+    synchronousCommit: durability.syncCreateCommit,
   });
-  const producer = gatewayProducer(boss, createDatabase.pool, env.COMPLETE_RESPONSE_LINGER_MS);
+  const producer = new Producer(boss, {
+    completeLingerMs: durability.completeLingerMs,
+    // A create-response job (from producers that only enqueue) commits as the inline write does.
+    createDb: preparingExecutor(createDatabase.pool),
+  });
+  const inline = new InlineCreateResponse(createDatabase.db);
+  const jobs: GatewayJobs = {
+    enqueueCreateResponse: (p) => inline.record(p),
+    enqueueCompleteResponse: (p) => producer.enqueueCompleteResponse(p),
+    createBatchOf1: (input) => createBatchOf1(database.db, boss, input),
+  };
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
   await poller.start();
   observePollerWaiters(() => poller.waiting);
@@ -68,14 +87,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       FLEX_COMPLETION_WINDOW: env.FLEX_COMPLETION_WINDOW,
       BLOCKING_FLEX_TIMEOUT_MS: env.BLOCKING_FLEX_TIMEOUT_MS,
       API_KEY_CACHE_TTL_MS: env.API_KEY_CACHE_TTL_MS,
-      CREATE_RESPONSE_DURABLE: env.CREATE_RESPONSE_DURABLE,
+      DURABILITY: env.DURABILITY,
     },
     logger,
     db: database.db,
-    jobs: gatewayJobs(producer, database.db, boss, env.CREATE_RESPONSE_MODE, createDatabase.db),
+    jobs: opts.wrapJobs ? opts.wrapJobs(jobs) : jobs,
     poller,
     upstream,
-    cancelRequest: gatewayCancel(database.db),
+    cancelRequest: (requestId) => cancelRequest(database.db, requestId),
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   const { port } = app.server.address() as AddressInfo;
@@ -94,6 +113,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       await poller.stop();
       await closing;
       await producer.close();
+      await inline.close();
       await upstream.close();
       await createDatabase.close();
     },

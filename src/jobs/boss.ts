@@ -1,7 +1,8 @@
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
-import { IDLE_CONNECTION_MS } from '../db/client.ts';
+import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { prepareRepeatedStatements } from './prepared-boss.ts';
+import type { Listener } from '../poller/listener.ts';
+import { bossDatabase } from './boss-database.ts';
 import { DEAD_LETTER_OPTIONS, QUEUE_OPTIONS, QUEUES, deadLetterQueue, type QueueName } from './definitions.ts';
 
 export interface BossOptions {
@@ -10,10 +11,11 @@ export interface BossOptions {
   /** Pool size for pg-boss's own connections (fetches, completions, sends). */
   max?: number;
   /**
-   * Hold a LISTEN connection so this instance's workers wake on new jobs (default). A
-   * process that only produces jobs gains nothing from it but a wake-up per insert.
+   * The process's LISTEN connection: with it, this instance's workers wake the moment a job
+   * is inserted (polling stays as the backstop). A process that only produces jobs gains
+   * nothing from it but a wake-up per insert, so it passes none.
    */
-  listen?: boolean;
+  listener?: Listener;
   /** Run maintenance and cron scheduling (one role per deployment is enough; harmless if more). */
   supervise?: boolean;
   schedule?: boolean;
@@ -21,17 +23,15 @@ export interface BossOptions {
 }
 
 /**
- * Starts a pg-boss instance and makes sure every queue exists. LISTEN/NOTIFY wakes workers
- * the moment a job is inserted; polling stays as the backstop.
+ * Starts a pg-boss instance on a pool of its own and makes sure every queue exists. pg-boss
+ * runs on volley's database adapter (boss-database.ts) through its public `db` option, so
+ * it never reaches into pg-boss's internals; the pool is closed when pg-boss stops.
  */
 export async function startBoss(opts: BossOptions): Promise<PgBoss> {
+  const database = openDatabase(opts.url, { max: opts.max ?? 10, applicationName: 'volley-boss' });
   const boss = new PgBoss({
-    connectionString: opts.url,
-    max: opts.max ?? 10,
-    application_name: 'volley-boss',
-    // Passed through to pg's Pool like the other pool settings, though pg-boss's types omit it.
-    ...({ idleTimeoutMillis: IDLE_CONNECTION_MS } as Partial<ConstructorOptions>),
-    useListenNotify: opts.listen ?? true,
+    db: bossDatabase(database.pool, opts.listener),
+    useListenNotify: opts.listener !== undefined,
     supervise: opts.supervise ?? true,
     schedule: opts.schedule ?? true,
     // Schema is installed by the release step (npm run migrate); a role never races it.
@@ -39,9 +39,14 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
     ...opts.extra,
   });
   boss.on('error', (err) => opts.logger.error({ err, component: 'pg-boss' }, 'pg-boss error'));
-  prepareRepeatedStatements(boss);
-  await boss.start();
-  await createQueues(boss);
+  boss.once('stopped', () => void database.close().catch(() => {}));
+  try {
+    await boss.start();
+    await createQueues(boss);
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
   return boss;
 }
 

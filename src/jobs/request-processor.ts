@@ -24,7 +24,7 @@ export interface RequestProcessorOptions {
   backoff: BackoffPolicy;
   /** Jobs this process runs at once, across models (PROCESSOR_CONCURRENCY). */
   localConcurrency?: number;
-  /** Jobs per fetch (PROCESSOR_BATCH_SIZE); fetch loops = localConcurrency / batchSize. */
+  /** Jobs per fetch (default FETCH_BATCH_SIZE); fetch loops = localConcurrency / batchSize. */
   batchSize?: number;
   /** How often an idle fetch loop looks for due retries (NOTIFY wakes it for new jobs). */
   pollingIntervalSeconds?: number;
@@ -45,17 +45,25 @@ export interface RequestProcessor {
 }
 
 /**
+ * process-request jobs per fetch. With real model latencies the per-model limit is the
+ * throughput, so each process runs many calls at once; 64 per model with fetches of 32 (two
+ * fetch loops per process) completed 1,095–1,303 requests/s against the development
+ * upstream where 16 with fetches of 16 completed 718–826, in the same minutes (bench P4).
+ */
+export const FETCH_BATCH_SIZE = 32;
+
+/**
  * The `flex` role's queue: process-request. Each fetch loop takes a small batch and runs its
  * attempts concurrently; a batch holds its loop until its slowest upstream call ends, so
- * batches stay small (PROCESSOR_BATCH_SIZE) and loops are many. With one job per fetch,
+ * batches stay small (FETCH_BATCH_SIZE) and loops are many. With one job per fetch,
  * pg-boss's pause after every fetch capped a process at loops / 2 s (measured: 9 requests/s
  * against an upstream that answers at once).
  *
  * The per-model limit (DESIGN 8.4) is enforced twice. pg-boss's groupConcurrency (every job
- * is sent in its model's group, enqueue.ts) keeps fetches from taking far more than the
+ * is sent in its model's group, batch-of-1.ts) keeps fetches from taking far more than the
  * limit, but it is not exact: concurrent fetches count the group in their own snapshots
  * and over-admit. The exact limit is the claim's admission check
- * (store/request-attempts.ts), serialized per model in the database, so it holds across
+ * (store/requests/attempt-claims.ts), serialized per model in the database, so it holds across
  * every process; a job admitted past it waits for a slot before calling the upstream.
  */
 export async function startRequestProcessor(opts: RequestProcessorOptions): Promise<RequestProcessor> {
@@ -70,7 +78,7 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
   // loops whose fetch came back short (NOTIFY wakes them for new jobs, not for freed slots).
   const polling = opts.pollingIntervalSeconds ?? 0.5;
   const concurrency = opts.localConcurrency ?? 16;
-  const batchSize = Math.min(opts.batchSize ?? 4, concurrency, opts.modelConcurrency.default);
+  const batchSize = Math.min(opts.batchSize ?? FETCH_BATCH_SIZE, concurrency, opts.modelConcurrency.default);
   await work(
     opts.boss,
     QUEUES.processRequest,
@@ -119,7 +127,7 @@ export function requestProcessorSettings(
   upstreamUrl: string,
   /** Signs the calls' x-volley-request-id; `npm start` passes the token it generated. */
   adminToken: string | undefined = env.ADMIN_TOKEN,
-): Pick<RequestProcessorOptions, 'upstream' | 'modelConcurrency' | 'backoff' | 'localConcurrency' | 'batchSize'> {
+): Pick<RequestProcessorOptions, 'upstream' | 'modelConcurrency' | 'backoff' | 'localConcurrency'> {
   return {
     upstream: {
       url: upstreamUrl,
@@ -131,6 +139,5 @@ export function requestProcessorSettings(
     modelConcurrency: { default: env.MODEL_CONCURRENCY, overrides: env.MODEL_CONCURRENCY_OVERRIDES },
     backoff: { baseMs: env.RETRY_BASE_MS, maxMs: env.RETRY_MAX_MS },
     localConcurrency: env.PROCESSOR_CONCURRENCY,
-    batchSize: env.PROCESSOR_BATCH_SIZE,
   };
 }

@@ -45,10 +45,10 @@ export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise
 }
 
 /**
- * Everything the `worker` role runs (also part of `npm start`): the tracking queues and the
+ * Everything the `worker` role runs on its queues (also part of `npm start`): the tracking queues and the
  * sweeper, which fails realtime rows stale for `staleAfterMs` (REALTIME_STALE_AFTER).
  */
-export async function startWorkerRole(opts: ResponseWorkerOptions & { staleAfterMs: number }): Promise<void> {
+export async function startWorkerQueues(opts: ResponseWorkerOptions & { staleAfterMs: number }): Promise<void> {
   await startResponseWorkers(opts);
   await startSweeper({
     boss: opts.boss,

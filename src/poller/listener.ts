@@ -43,8 +43,10 @@ export class Listener {
     return () => set.delete(handler);
   }
 
-  onReconnect(handler: () => void): void {
+  /** Runs `handler` after every reconnection (to catch up on what was missed); returns the off switch. */
+  onReconnect(handler: () => void): () => void {
     this.#reconnectHandlers.add(handler);
+    return () => this.#reconnectHandlers.delete(handler);
   }
 
   /** For tests: drop the connection as a network fault would. */
@@ -76,8 +78,14 @@ export class Listener {
     };
     client.on('error', lost);
     client.on('end', () => lost());
-    await client.connect();
-    for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    try {
+      await client.connect();
+      for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      // A connection that came up but could not LISTEN is of no use: close it, the caller retries.
+      client.end().catch(() => {});
+      throw err;
+    }
     this.#client = client;
   }
 

@@ -1,29 +1,20 @@
-// The whole service in-process for end-to-end tests: a database clone of this test file's
-// own, pg-boss, the response workers, the request processor, the poller,
-// the development upstream and the gateway listening on a free port.
-import type { AddressInfo } from 'node:net';
+// The whole service in-process for end-to-end tests, wired exactly as `npm start` wires it
+// (src/roles/all-in-one.ts): a database clone of this test file's own, the development
+// upstream (or another), and every role on a free port. Only the configuration differs from
+// production: small limits and fast retries, set as the environment variables an operator
+// would set.
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import type { PgBoss } from 'pg-boss';
+import { loadConfig } from '../../src/config.ts';
 import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../../src/dev-upstream/server.ts';
-import { buildApp } from '../../src/gateway/app.ts';
-import { openDatabase } from '../../src/db/client.ts';
-import type { GatewayConfig, GatewayJobs } from '../../src/gateway/context.ts';
-import { gatewayCancel, gatewayJobs, gatewayProducer } from '../../src/gateway/wiring.ts';
-import { jobMetricsEvents } from '../../src/jobs/run.ts';
-import { startBoss } from '../../src/jobs/boss.ts';
-import { startRequestProcessor } from '../../src/jobs/request-processor.ts';
-import { startResponseWorkers } from '../../src/jobs/response-workers.ts';
+import type { GatewayJobs } from '../../src/gateway/context.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
-import { Listener } from '../../src/poller/listener.ts';
-import { Poller } from '../../src/poller/poller.ts';
+import { startAllRoles, type AllRoles } from '../../src/roles/all-in-one.ts';
 import { findRequestDetail } from '../../src/store/requests/find.ts';
-import type { RequestDetail } from '../../src/store/requests/rows.ts';
+import { isTerminal, type RequestDetail } from '../../src/store/requests/rows.ts';
 import { insertApiKey } from '../../src/store/api-keys.ts';
 import { findOrCreateUser } from '../../src/store/users.ts';
-import { createUpstreamProxy } from '../../src/upstream/proxy.ts';
-import { requestMarkerKey } from '../../src/upstream/request-marker.ts';
-import { isTerminal } from '../../src/db/schema/requests.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { waitFor } from './wait.ts';
 
@@ -41,6 +32,7 @@ export interface TestGateway {
   t: TestDatabase;
   boss: PgBoss;
   app: FastifyInstance;
+  roles: AllRoles;
   upstream: DevUpstream;
   createKey(opts?: { user?: string; models?: string[] | null }): Promise<TestKey>;
   /** The official SDK pointed at the gateway, unchanged. */
@@ -52,75 +44,54 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   upstream?: DevUpstreamOptions;
-  /** Proxy realtime requests to this base URL instead of the development upstream. */
+  /** Send model calls (realtime and background) to this base URL instead of the development upstream. */
   proxyTo?: string;
   /** Wraps the gateway's queue operations (fault injection). */
   wrapJobs?: (jobs: GatewayJobs) => GatewayJobs;
-  config?: Partial<GatewayConfig>;
-  /** Per-model concurrency overrides for the request processor. */
-  modelConcurrency?: Record<string, number>;
-  /** CREATE_RESPONSE_MODE: create-response's row written inline (default) or its job enqueued. */
-  createResponse?: 'inline' | 'queue';
-  /** Every component logs here (default: log, or TEST_LOG_LEVEL). */
+  /** Environment variables over the test defaults below. */
+  env?: Record<string, string>;
+  /** Every component logs here (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
 }
 
 const defaultLogger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
+/** The test service's environment: production defaults but for small limits and fast retries. */
+const TEST_ENV = {
+  ADMIN_TOKEN,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  MAX_BODY_BYTES: String(64 * 1024),
+  BLOCKING_FLEX_TIMEOUT_MS: '30000',
+  MODEL_CONCURRENCY: '8',
+  PROCESSOR_CONCURRENCY: '8',
+  RETRY_BASE_MS: '100',
+  RETRY_MAX_MS: '1000',
+  UPSTREAM_TIMEOUT_MS: '60000',
+};
+
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const log = opts.logger ?? defaultLogger;
   const t = await createTestDatabase();
   const upstream = await startDevUpstream(opts.upstream ?? {});
-  const boss = await startBoss({ url: t.url, logger: log, supervise: false, schedule: false, max: 10 });
-  await startResponseWorkers({ boss, db: t.db, logger: log, events: jobMetricsEvents });
-  const listener = new Listener({ url: t.url, logger: log });
-  await listener.start();
-  const processor = await startRequestProcessor({
-    boss,
-    db: t.db,
-    listener,
+  const upstreamUrl = opts.proxyTo ?? upstream.url;
+  const env = loadConfig({ ...TEST_ENV, DATABASE_URL: t.url, UPSTREAM_URL: upstreamUrl, ...opts.env });
+  const roles = await startAllRoles({
+    env,
     logger: log,
-    upstream: { url: upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) },
-    modelConcurrency: { default: 8, overrides: opts.modelConcurrency ?? {} },
-    backoff: { baseMs: 100, maxMs: 1_000 },
-    localConcurrency: 8,
-    pollingIntervalSeconds: 0.5,
-    events: jobMetricsEvents,
+    databaseUrl: t.url,
+    upstreamUrl,
+    ...(opts.wrapJobs ? { wrapJobs: opts.wrapJobs } : {}),
   });
-  // As startGateway does: create-response's write commits asynchronously.
-  const createDatabase = openDatabase(t.url, { max: 4, synchronousCommit: false });
-  const producer = gatewayProducer(boss, createDatabase.pool);
-  const poller = new Poller({ listener, db: t.db, logger: log });
-  await poller.start();
-  const proxy = createUpstreamProxy({ baseUrl: opts.proxyTo ?? upstream.url, timeoutMs: 60_000, markerKey: requestMarkerKey(ADMIN_TOKEN) });
-  const config: GatewayConfig = {
-    MAX_BODY_BYTES: 64 * 1024,
-    ADMIN_TOKEN,
-    BACKGROUND_COMPLETION_WINDOW: '10m',
-    FLEX_COMPLETION_WINDOW: '1h',
-    BLOCKING_FLEX_TIMEOUT_MS: 30_000,
-    API_KEY_CACHE_TTL_MS: 30_000,
-    CREATE_RESPONSE_DURABLE: 'before-reply',
-    ...opts.config,
-  };
-  const app = buildApp({
-    config,
-    logger: log,
-    db: t.db,
-    jobs: (opts.wrapJobs ?? ((j) => j))(gatewayJobs(producer, t.db, boss, opts.createResponse ?? 'inline', createDatabase.db)),
-    poller,
-    upstream: proxy,
-    cancelRequest: gatewayCancel(t.db),
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const url = roles.web.gateway.url;
 
   let n = 0;
   return {
     url,
     t,
-    boss,
-    app,
+    boss: roles.boss,
+    app: roles.web.gateway.app,
+    roles,
     upstream,
     async createKey(keyOpts = {}) {
       const user = await findOrCreateUser(t.db, keyOpts.user ?? `user-${process.pid}-${n++}-${Math.random()}`);
@@ -140,15 +111,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       );
     },
     async close() {
-      await app.close();
-      await producer.close();
-      await poller.stop();
-      await boss.stop({ graceful: true, timeout: 5_000 });
-      await processor.stop();
-      await listener.stop();
-      await proxy.close();
+      await roles.close();
       await upstream.close();
-      await createDatabase.close();
       await t.drop();
     },
   };

@@ -3,6 +3,7 @@ import { startBoss } from '../../src/jobs/boss.ts';
 import { Producer } from '../../src/jobs/producer.ts';
 import { startResponseWorkers } from '../../src/jobs/response-workers.ts';
 import { createLogger } from '../../src/logger.ts';
+import { Listener } from '../../src/poller/listener.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const silentLogger = createLogger('silent');
@@ -17,7 +18,9 @@ export interface Pipeline {
 /** A test database with pg-boss, the response workers and a producer, all in-process. */
 export async function startPipeline(opts: { workers?: boolean; batchSize?: number } = {}): Promise<Pipeline> {
   const t = await createTestDatabase();
-  const boss = await startBoss({ url: t.url, logger: silentLogger, supervise: false, schedule: false, max: 10 });
+  // Workers wake on pg-boss's NOTIFY through the process's listener, as in the roles.
+  const listener = new Listener({ url: t.url, logger: silentLogger });
+  const boss = await startBoss({ url: t.url, logger: silentLogger, supervise: false, schedule: false, max: 10, listener });
   if (opts.workers !== false) {
     await startResponseWorkers({ boss, db: t.db, logger: silentLogger, batchSize: opts.batchSize });
   }
@@ -29,6 +32,7 @@ export async function startPipeline(opts: { workers?: boolean; batchSize?: numbe
     async stop() {
       await producer.close();
       await boss.stop({ graceful: true, timeout: 5_000 });
+      await listener.stop();
       await t.drop();
     },
   };

@@ -12,6 +12,7 @@ import { jsonBody, type JsonBody } from '../body.ts';
 import type { GatewayContext } from '../context.ts';
 import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint, type CreateRequest } from '../create-request.ts';
 import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/request-marker.ts';
+import { DURABILITY_POLICIES } from '../durability.ts';
 import { HttpError, envelope, trackingUnavailable } from '../http-errors.ts';
 import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
 
@@ -46,7 +47,7 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   }
 }
 
-/** Path 1: create-response durable before the reply (see CREATE_RESPONSE_DURABLE), complete-response after it. */
+/** Path 1: create-response durable before the reply (DURABILITY says how), complete-response after it. */
 async function realtime(
   ctx: GatewayContext,
   endpoint: CreateEndpoint,
@@ -77,7 +78,7 @@ async function realtime(
     },
   );
   let recorded: Promise<void> | undefined;
-  if (ctx.config.CREATE_RESPONSE_DURABLE === 'before-reply' && ctx.recording.healthy) {
+  if (!DURABILITY_POLICIES[ctx.config.DURABILITY].createBeforeProxy && ctx.recording.healthy) {
     // The relay holds the reply until the record is committed, and refuses if it fails.
     recorded = recording;
     recording.catch(() => {});

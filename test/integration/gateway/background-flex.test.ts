@@ -15,7 +15,7 @@ let key: TestKey;
 let client: OpenAI;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ modelConcurrency: { [SINGLE]: 1 } });
+  gw = await startTestGateway({ env: { MODEL_CONCURRENCY_OVERRIDES: `${SINGLE}=1` } });
   key = await gw.createKey();
   client = gw.client(key.key);
 });
@@ -99,7 +99,7 @@ describe('flex, not background', () => {
   });
 
   it('answers 504 with an envelope when the wait times out; the request keeps running', async () => {
-    const impatient = await startTestGateway({ config: { BLOCKING_FLEX_TIMEOUT_MS: 300 } });
+    const impatient = await startTestGateway({ env: { BLOCKING_FLEX_TIMEOUT_MS: '300' } });
     try {
       const k = await impatient.createKey();
       const res = await fetch(`${impatient.url}/v1/responses`, {

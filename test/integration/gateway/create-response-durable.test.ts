@@ -1,6 +1,6 @@
-// CREATE_RESPONSE_DURABLE: with before-reply (the default) the create-response write runs
-// while the upstream call is in flight, and nothing reaches the client until it is
-// committed; with before-proxy (DESIGN 1.1b as written) the upstream is called only after it.
+// DURABILITY: with fast (the default) the create-response write runs while the upstream
+// call is in flight, and nothing reaches the client until it is committed; with strict
+// (DESIGN 1.1b as written) the upstream is called only after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultUpstream, OK_BODY, type FaultUpstream } from '../../helpers/fault-upstream.ts';
 import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
@@ -16,10 +16,10 @@ let failWrites = false;
 let releaseWrites: (() => void) | undefined;
 let heldWrites = 0;
 
-const startGateway = (mode: 'before-reply' | 'before-proxy') =>
+const startGateway = (mode: 'fast' | 'strict') =>
   startTestGateway({
     proxyTo: upstream.url,
-    config: { CREATE_RESPONSE_DURABLE: mode },
+    env: { DURABILITY: mode },
     wrapJobs: (jobs) => ({
       ...jobs,
       async enqueueCreateResponse(p) {
@@ -39,9 +39,9 @@ const startGateway = (mode: 'before-reply' | 'before-proxy') =>
 
 beforeAll(async () => {
   upstream = await startFaultUpstream();
-  gw = await startGateway('before-reply');
+  gw = await startGateway('fast');
   key = await gw.createKey();
-  strict = await startGateway('before-proxy');
+  strict = await startGateway('strict');
   strictKey = await strict.createKey();
 });
 afterAll(async () => {
@@ -58,7 +58,7 @@ const postTo = (g: TestGateway, k: TestKey, content: string, model: string) =>
   });
 const post = (content: string, model = 'fault-model') => postTo(gw, key, content, model);
 
-describe('CREATE_RESPONSE_DURABLE=before-reply', () => {
+describe('DURABILITY=fast', () => {
   it('calls the upstream before the record is committed, but answers only after it is', async () => {
     upstream.script('slow-write', [{ kind: 'respond', body: OK_BODY }]);
     releaseWrites = () => {};
@@ -114,7 +114,7 @@ describe('CREATE_RESPONSE_DURABLE=before-reply', () => {
   });
 });
 
-describe('CREATE_RESPONSE_DURABLE=before-proxy', () => {
+describe('DURABILITY=strict', () => {
   it('calls the upstream only once the record is committed', async () => {
     upstream.script('strict-slow-write', [{ kind: 'respond', body: OK_BODY }]);
     releaseWrites = () => {};

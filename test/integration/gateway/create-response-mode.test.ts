@@ -1,5 +1,5 @@
-// The realtime path makes a request durable before proxying it, in either
-// CREATE_RESPONSE_MODE: create-response's row written inline, or its job enqueued.
+// The realtime path makes a request durable before answering it, with either DURABILITY: the
+// gateway writes create-response's row itself (no create-response job), then completes it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
 import { jobId } from '../../../src/ids.ts';
@@ -7,11 +7,11 @@ import { parseResponseId } from '../../../src/responses/response-id.ts';
 import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
-describe.each(['inline', 'queue'] as const)('CREATE_RESPONSE_MODE=%s', (mode) => {
+describe.each(['fast', 'strict'] as const)('DURABILITY=%s', (mode) => {
   let gw: TestGateway;
   let key: TestKey;
   beforeAll(async () => {
-    gw = await startTestGateway({ createResponse: mode });
+    gw = await startTestGateway({ env: { DURABILITY: mode } });
     key = await gw.createKey();
   });
   afterAll(async () => {
@@ -42,6 +42,6 @@ describe.each(['inline', 'queue'] as const)('CREATE_RESPONSE_MODE=%s', (mode) =>
     expect(id).toBe(inFlight.id);
     expect((await gw.terminalRow(id)).state).toBe('completed');
     const jobs = await gw.boss.findJobs(QUEUES.createResponse, { id: jobId(QUEUES.createResponse, id) });
-    expect(jobs.length).toBe(mode === 'queue' ? 1 : 0);
+    expect(jobs.length).toBe(0);
   });
 });

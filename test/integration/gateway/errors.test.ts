@@ -8,7 +8,7 @@ let gw: TestGateway;
 let key: TestKey;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ config: { MAX_BODY_BYTES: 16 * 1024 } });
+  gw = await startTestGateway({ env: { MAX_BODY_BYTES: String(16 * 1024) } });
   key = await gw.createKey({ models: ['dev-model'] });
 });
 afterAll(async () => {

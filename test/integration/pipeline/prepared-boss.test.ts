@@ -1,11 +1,13 @@
+// pg-boss runs on volley's database adapter (src/jobs/boss-database.ts): its repeated
+// statements run as named prepared statements, and the cache of names is bounded.
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoss } from '../../../src/jobs/boss.ts';
+import { MAX_NAMES, REPEATS, preparingExecutor } from '../../../src/jobs/boss-database.ts';
 import { QUEUES } from '../../../src/jobs/definitions.ts';
-import { MAX_NAMES, REPEATS } from '../../../src/jobs/prepared-boss.ts';
+import { Producer } from '../../../src/jobs/producer.ts';
 import { openDatabase } from '../../../src/db/client.ts';
-import { gatewayProducer } from '../../../src/gateway/wiring.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { realtimeRequest } from '../../helpers/factories.ts';
@@ -19,7 +21,7 @@ const prepared = async () =>
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  boss = await startBoss({ url: t.url, logger: createLogger('silent'), max: 1, listen: false, supervise: false, schedule: false });
+  boss = await startBoss({ url: t.url, logger: createLogger('silent'), max: 1, supervise: false, schedule: false });
 });
 afterAll(async () => {
   await boss.stop({ graceful: false });
@@ -51,10 +53,10 @@ describe("pg-boss's repeated statements run prepared", () => {
   });
 });
 
-describe("the gateway producer's create-response pool", () => {
+describe("a producer's create-response pool", () => {
   it('inserts create-response jobs through that pool, prepared, and complete-response through pg-boss', async () => {
     const create = openDatabase(t.url, { max: 1, synchronousCommit: false });
-    const producer = gatewayProducer(boss, create.pool);
+    const producer = new Producer(boss, { createDb: preparingExecutor(create.pool) });
     try {
       const fixtures = Array.from({ length: REPEATS + 1 }, () => realtimeRequest());
       for (const f of fixtures) await producer.enqueueCreateResponse(f.create);

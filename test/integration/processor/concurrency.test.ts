@@ -14,7 +14,7 @@ const processors: RequestProcessor[] = [];
 beforeAll(async () => {
   h = await startHarness({ processor: false });
   for (let i = 0; i < 2; i++) {
-    const boss = await startBoss({ url: h.t.url, logger: log, max: 12, supervise: false, schedule: false });
+    const boss = await startBoss({ url: h.t.url, logger: log, max: 12, supervise: false, schedule: false, listener: h.listener });
     const listener = new Listener({ url: h.t.url, logger: log });
     await listener.start();
     const processor = await startTestProcessor(

@@ -38,6 +38,7 @@ export async function startHarness(
   const boss = await startBoss({
     url: t.url,
     logger: log,
+    listener,
     max: 10,
     extra: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
   });

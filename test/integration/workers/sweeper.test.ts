@@ -35,7 +35,12 @@ describe('the scheduled sweep', () => {
       { what: 'the stale realtime row failed by the sweep' },
     );
     expect(swept.error).toBe('{"type":"TrackingLost"}');
-    expect((await p.boss.getJobById(QUEUES.sweep, cronJob!))?.state).toBe('completed');
+    // The job is settled after its handler's writes commit.
+    const job = await waitFor(async () => {
+      const j = await p.boss.getJobById(QUEUES.sweep, cronJob!);
+      return j?.state === 'active' || j?.state === 'created' ? undefined : j;
+    });
+    expect(job?.state).toBe('completed');
     // The schedule now carries `{}`, so cron's jobs have a payload of their own.
     const [schedule] = await p.boss.getSchedules(QUEUES.sweep);
     expect(schedule?.data).toEqual({});
