@@ -1,8 +1,10 @@
 // API key authentication for the hot path: a key is hashed (SHA-256, as stored) and looked
-// up in a short-TTL in-process cache keyed by the hash, so a busy key costs one database
-// query per TTL, not one per request. Unknown keys are cached too, for a shorter time, so a
-// flood of bad keys does not turn into a flood of queries. A revoked key stops working
-// within the TTL on every gateway.
+// up in a short-TTL in-process cache keyed by the hash (lru-cache: TTL, a size bound with
+// least-recently-used eviction, and one shared lookup for concurrent misses), so a busy key
+// costs one database query per TTL, not one per request. Unknown keys are cached too, for a
+// shorter time, so a flood of bad keys does not turn into a flood of queries. A revoked key
+// stops working within the TTL on every gateway.
+import { LRUCache } from 'lru-cache';
 import { apiKeyPrefix, hashApiKey, type ApiKeyOwner } from '../store/api-keys.ts';
 import { invalidApiKey, missingApiKey, modelNotAllowed } from './http-errors.ts';
 
@@ -14,14 +16,9 @@ export interface KeyCacheOptions {
   ttlMs: number;
   /** How long an unknown key is remembered; default min(ttlMs, 5 s). */
   negativeTtlMs?: number;
-  /** Entries kept at most; the oldest go first. Bounds memory under a bad-key flood. */
+  /** Entries kept at most; the least recently used go first. Bounds memory under a bad-key flood. */
   maxEntries?: number;
   now?: () => number;
-}
-
-interface Entry {
-  owner: ApiKeyOwner | undefined;
-  expiresAt: number;
 }
 
 export interface KeyCache {
@@ -32,50 +29,44 @@ export interface KeyCache {
   readonly size: number;
 }
 
-export function createKeyCache(opts: KeyCacheOptions): KeyCache {
-  const now = opts.now ?? Date.now;
-  const negativeTtl = opts.negativeTtlMs ?? Math.min(opts.ttlMs, 5_000);
-  const maxEntries = opts.maxEntries ?? 10_000;
-  const entries = new Map<string, Entry>();
-  // Concurrent misses for one key share one query.
-  const loading = new Map<string, Promise<ApiKeyOwner | undefined>>();
+/** A cached answer; `owner: null` remembers an unknown key. */
+interface Entry {
+  owner: ApiKeyOwner | null;
+}
 
-  const load = (hash: string): Promise<ApiKeyOwner | undefined> => {
-    let pending = loading.get(hash);
-    if (pending) return pending;
-    pending = opts
-      .lookup(hash)
-      .then((owner) => {
-        const ttl = owner ? opts.ttlMs : negativeTtl;
-        if (ttl > 0) {
-          if (entries.size >= maxEntries) {
-            // Maps iterate in insertion order: the first key is the oldest entry.
-            const oldest = entries.keys().next();
-            if (!oldest.done) entries.delete(oldest.value);
-          }
-          entries.set(hash, { owner, expiresAt: now() + ttl });
-        }
-        if (owner) opts.onUsed?.(owner.id);
-        return owner;
-      })
-      .finally(() => loading.delete(hash));
-    loading.set(hash, pending);
-    return pending;
+export function createKeyCache(opts: KeyCacheOptions): KeyCache {
+  const negativeTtl = opts.negativeTtlMs ?? Math.min(opts.ttlMs, 5_000);
+  const load = async (hash: string): Promise<Entry> => {
+    const owner = await opts.lookup(hash);
+    if (owner) opts.onUsed?.(owner.id);
+    return { owner: owner ?? null };
   };
+  // lru-cache reads a TTL of 0 as "forever", so a TTL of 0 here means a lookup every time.
+  const ttlOf = (entry: Entry) => (entry.owner ? opts.ttlMs : negativeTtl);
+  const cache = new LRUCache<string, Entry>({
+    max: opts.maxEntries ?? 10_000,
+    ttl: Math.max(opts.ttlMs, negativeTtl, 1),
+    // Read the clock on every check (by default it is cached for 1 ms).
+    ttlResolution: 0,
+    ...(opts.now ? { perf: { now: opts.now } } : {}),
+    fetchMethod: async (hash, _stale, { options }) => {
+      const entry = await load(hash);
+      options.ttl = Math.max(ttlOf(entry), 1);
+      return entry;
+    },
+  });
 
   return {
     async resolve(key) {
       const hash = hashApiKey(key);
-      const entry = entries.get(hash);
-      if (entry !== undefined) {
-        if (entry.expiresAt > now()) return entry.owner;
-        entries.delete(hash);
-      }
-      return load(hash);
+      const entry = await cache.fetch(hash);
+      if (entry === undefined) return undefined;
+      if (ttlOf(entry) === 0) cache.delete(hash);
+      return entry.owner ?? undefined;
     },
-    clear: () => entries.clear(),
+    clear: () => cache.clear(),
     get size() {
-      return entries.size;
+      return cache.size;
     },
   };
 }

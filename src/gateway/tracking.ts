@@ -1,7 +1,9 @@
 // Enqueues complete-response after the client has its answer: off the client's latency path,
-// but never dropped. A failed enqueue is retried in process with backoff until it is stored
-// (the deterministic job id makes a retry after an ambiguous failure harmless). If the
-// process dies first, the sweeper closes the row as TrackingLost (DESIGN 8.3).
+// but never dropped. A failed enqueue is retried in process with exponential backoff
+// (p-retry) until it is stored (the deterministic job id makes a retry after an ambiguous
+// failure harmless). If the process dies first, the sweeper closes the row as TrackingLost
+// (DESIGN 8.3).
+import pRetry from 'p-retry';
 import type { CompleteResponsePayload } from '../jobs/definitions.ts';
 import type { Logger } from '../logger.ts';
 import { trackingEnqueueErrors, trackingPending } from '../metrics.ts';
@@ -9,8 +11,8 @@ import { trackingEnqueueErrors, trackingPending } from '../metrics.ts';
 export interface CompletionTrackerOptions {
   enqueue(payload: CompleteResponsePayload): Promise<void>;
   logger: Logger;
-  /** Delay before retry n (the last one repeats). */
-  retryDelaysMs?: readonly number[];
+  /** Backoff between attempts: from `minMs`, doubling, at most `maxMs` (with jitter). */
+  retry?: { minMs: number; maxMs: number };
 }
 
 export interface CompletionTracker {
@@ -21,30 +23,31 @@ export interface CompletionTracker {
   readonly pending: number;
 }
 
-const DEFAULT_DELAYS_MS = [50, 200, 1_000, 2_000, 5_000, 10_000, 30_000];
+/** 50 ms, then doubling to 30 s: a blip is retried at once, an outage every 30 s. */
+const DEFAULT_RETRY = { minMs: 50, maxMs: 30_000 };
 
 export function createCompletionTracker(opts: CompletionTrackerOptions): CompletionTracker {
-  const delays = opts.retryDelaysMs ?? DEFAULT_DELAYS_MS;
+  const retry = opts.retry ?? DEFAULT_RETRY;
   const inFlight = new Set<Promise<void>>();
   const log = opts.logger.child({ component: 'tracking' });
 
-  const store = async (payload: CompleteResponsePayload): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await opts.enqueue(payload);
-        if (attempt > 0) log.info({ requestId: payload.requestId, attempt }, 'complete-response stored after retries');
-        return;
-      } catch (err) {
+  const store = (payload: CompleteResponsePayload): Promise<void> =>
+    // p-retry gives up at once on a TypeError (it takes one for a programming error); a record
+    // is never given up on, so such an error is retried like any other.
+    pRetry(() => opts.enqueue(payload).catch((err: unknown) => Promise.reject(err instanceof TypeError ? new Error(err.message, { cause: err }) : err)), {
+      retries: Number.POSITIVE_INFINITY,
+      factor: 2,
+      minTimeout: retry.minMs,
+      maxTimeout: retry.maxMs,
+      randomize: true,
+      onFailedAttempt: ({ error, attemptNumber }) => {
         trackingEnqueueErrors.inc({ queue: 'complete-response' });
-        const delay = delays[Math.min(attempt, delays.length - 1)] ?? 1_000;
-        log[attempt < 3 ? 'warn' : 'error'](
-          { err, requestId: payload.requestId, attempt, retryInMs: delay },
+        log[attemptNumber <= 3 ? 'warn' : 'error'](
+          { err: error, requestId: payload.requestId, attempt: attemptNumber },
           'could not enqueue complete-response; retrying',
         );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  };
+      },
+    });
 
   return {
     complete(payload) {

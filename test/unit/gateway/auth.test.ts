@@ -57,6 +57,16 @@ describe('key cache', () => {
     expect(cache.size).toBeLessThanOrEqual(100);
   });
 
+  it('keeps a key in use through a flood of unknown keys (least recently used go first)', async () => {
+    const { cache, lookup } = setup({ known: { 'vk-good': owner }, maxEntries: 100 });
+    await cache.resolve('vk-good');
+    for (let i = 0; i < 1_000; i++) {
+      await cache.resolve(`vk-flood-${i}`);
+      if (i % 10 === 0) expect(await cache.resolve('vk-good')).toBe(owner);
+    }
+    expect(lookup.mock.calls.filter(([hash]) => hash === hashApiKey('vk-good'))).toHaveLength(1);
+  });
+
   it('does not cache a failed lookup', async () => {
     const lookup = vi.fn().mockRejectedValueOnce(new Error('db down')).mockResolvedValueOnce(owner);
     const cache = createKeyCache({ lookup, ttlMs: 30_000 });

@@ -13,7 +13,7 @@ describe('completion tracker', () => {
       .mockRejectedValueOnce(new Error('down'))
       .mockRejectedValueOnce(new Error('still down'))
       .mockResolvedValue(undefined);
-    const tracker = createCompletionTracker({ enqueue, logger, retryDelaysMs: [1] });
+    const tracker = createCompletionTracker({ enqueue, logger, retry: { minMs: 1, maxMs: 1 } });
     tracker.complete(payload);
     expect(tracker.pending).toBe(1);
     expect(await tracker.flush(5_000)).toEqual({ unsaved: 0 });
@@ -21,8 +21,19 @@ describe('completion tracker', () => {
     expect(tracker.pending).toBe(0);
   });
 
+  it('retries whatever the enqueue throws, a TypeError included', async () => {
+    const enqueue = vi
+      .fn<(p: CompleteResponsePayload) => Promise<void>>()
+      .mockRejectedValueOnce(new TypeError('bug in a driver'))
+      .mockResolvedValue(undefined);
+    const tracker = createCompletionTracker({ enqueue, logger, retry: { minMs: 1, maxMs: 1 } });
+    tracker.complete(payload);
+    expect(await tracker.flush(5_000)).toEqual({ unsaved: 0 });
+    expect(enqueue).toHaveBeenCalledTimes(2);
+  });
+
   it('flush gives up after its timeout and reports what is unsaved', async () => {
-    const tracker = createCompletionTracker({ enqueue: () => Promise.reject(new Error('down')), logger, retryDelaysMs: [5] });
+    const tracker = createCompletionTracker({ enqueue: () => Promise.reject(new Error('down')), logger, retry: { minMs: 5, maxMs: 5 } });
     tracker.complete(payload);
     expect(await tracker.flush(30)).toEqual({ unsaved: 1 });
   });
