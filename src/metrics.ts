@@ -59,6 +59,17 @@ export const trackingPending = new Gauge({
   registers: [registry],
 });
 
+/**
+ * Realtime requests held until their record is committed: before the reply with
+ * DURABILITY=fast, before the upstream call with strict. Non-zero for long means the
+ * database is slow to take writes.
+ */
+export const recordWaits = new Gauge({
+  name: 'volley_requests_waiting_for_record',
+  help: 'Realtime requests held until their create-response record is committed',
+  registers: [registry],
+});
+
 let pollerWaitersSource: (() => number) | undefined;
 
 /** Requests a blocking flex call is waiting on in this process. */

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { errors as undiciErrors } from 'undici';
-import { upstreamDuration } from '../metrics.ts';
+import { recordWaits, upstreamDuration } from '../metrics.ts';
 import { createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { CreateEndpoint } from './create-request.ts';
@@ -94,12 +94,12 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
         ...(opts.requestId ? { volleyRequestId: opts.requestId } : {}),
       });
     } catch (err) {
-      await recorded;
+      await held(recorded);
       if (notRecorded !== undefined) return refuse(notRecorded);
       if (abort.signal.aborted) return clientClosed();
       return sendFailure(res, err, responseId);
     }
-    await recorded;
+    await held(recorded);
     if (notRecorded !== undefined) {
       upstream.body.destroy();
       return refuse(notRecorded);
@@ -157,6 +157,17 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     return { status, body: tap?.body() ?? '' };
   } finally {
     res.off('close', onClose);
+  }
+}
+
+/** Waits for the record (when there is one to wait for), counted in recordWaits. */
+export async function held(recorded: Promise<void> | undefined): Promise<void> {
+  if (recorded === undefined) return;
+  recordWaits.inc();
+  try {
+    await recorded;
+  } finally {
+    recordWaits.dec();
   }
 }
 

@@ -14,7 +14,7 @@ import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint, type CreateRe
 import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/request-marker.ts';
 import { DURABILITY_POLICIES } from '../durability.ts';
 import { HttpError, envelope, trackingUnavailable } from '../http-errors.ts';
-import { RESPONSE_ID_HEADER, relay, type RelayResult } from '../relay.ts';
+import { RESPONSE_ID_HEADER, held, relay, type RelayResult } from '../relay.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
 
@@ -84,7 +84,7 @@ async function realtime(
     recording.catch(() => {});
   } else {
     try {
-      await recording;
+      await held(recording);
     } catch (err) {
       ctx.logger.error({ err, requestId }, 'could not enqueue create-response; request refused');
       throw trackingUnavailable();

@@ -6,6 +6,9 @@ import { startFaultUpstream, OK_BODY, type FaultUpstream } from '../../helpers/f
 import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { recordWaits } from '../../../src/metrics.ts';
+
+const waitingForRecord = async () => (await recordWaits.get()).values[0]?.value ?? 0;
 
 let upstream: FaultUpstream;
 let gw: TestGateway;
@@ -69,7 +72,8 @@ describe('DURABILITY=fast', () => {
     });
     let answered = false;
     void pending.then(() => (answered = true));
-    await new Promise((r) => setTimeout(r, 100));
+    // The relay holds the reply for the record (the gauge counts it), and nothing has gone out.
+    await waitFor(async () => ((await waitingForRecord()) === 1 ? true : undefined), { what: 'the reply to wait for its record' });
     expect(answered).toBe(false);
     const release = releaseWrites;
     releaseWrites = undefined;
@@ -121,7 +125,8 @@ describe('DURABILITY=strict', () => {
     const held = heldWrites;
     const pending = postTo(strict, strictKey, 'in order', 'strict-slow-write');
     await waitFor(() => (heldWrites > held ? true : undefined), { what: 'the write to be held' });
-    await new Promise((r) => setTimeout(r, 150));
+    // The request waits for its record before the relay (the gauge counts it): no call yet.
+    await waitFor(async () => ((await waitingForRecord()) === 1 ? true : undefined), { what: 'the request to wait for its record' });
     expect(upstream.callsFor('strict-slow-write')).toHaveLength(0);
     const release = releaseWrites;
     releaseWrites = undefined;

@@ -2,6 +2,7 @@
 // official SDK turns each into its matching error class.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseResponseId } from '../../../src/responses/response-id.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 
 let gw: TestGateway;
@@ -67,7 +68,16 @@ describe('authentication', () => {
   });
 
   it('never stores the key: not in rows, not in job payloads', async () => {
-    await gw.client(key.key).chat.completions.create({ model: 'dev-model', messages: [{ role: 'user', content: 'secret?' }] });
+    const { response } = await gw
+      .client(key.key)
+      .chat.completions.create({ model: 'dev-model', messages: [{ role: 'user', content: 'secret?' }] })
+      .withResponse();
+    // Scan once every job of the call exists: the row is terminal only after complete-response
+    // (enqueued after the reply) has run, so its job is in the table by then.
+    const id = parseResponseId(response.headers.get('x-volley-response-id')!);
+    await gw.terminalRow(id);
+    const { rows: jobs } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE data::text LIKE '%' || $1 || '%'`, [id]);
+    expect(jobs[0].n).toBeGreaterThan(0);
     const { rows } = await gw.t.pool.query(
       `SELECT (SELECT count(*) FROM pgboss.job WHERE data::text LIKE '%' || $1 || '%')::int AS jobs,
               (SELECT count(*) FROM requests WHERE body LIKE '%' || $1 || '%' OR response_body LIKE '%' || $1 || '%')::int AS rows,

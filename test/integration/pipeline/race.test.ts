@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '../../helpers/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompleteResponsePayload, CreateResponsePayload } from '../../../src/jobs/definitions.ts';
 import { completeResponseHandler } from '../../../src/jobs/handlers/complete-response.ts';
@@ -173,7 +174,13 @@ describe('duplicate and stale attempts', () => {
       await client.query('BEGIN');
       await client.query(`UPDATE requests SET updated_at = now() WHERE id = $1`, [r.create.requestId]);
       const stale = complete([{ ...r.complete, responseBody: r.complete.responseBody }]);
-      await new Promise((res) => setTimeout(res, 100));
+      // The stale attempt is waiting on the row lock (not merely not yet started).
+      await waitFor(async () => {
+        const { rows } = await t.pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO requests%'`,
+        );
+        return rows.length > 0 ? true : undefined;
+      }, { what: 'the stale attempt to wait on the row lock' });
       await client.query(
         `UPDATE requests SET state = 'failed', error = '{"type":"TrackingLost"}', failed_at = now() WHERE id = $1`,
         [r.create.requestId],

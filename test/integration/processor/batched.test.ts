@@ -164,9 +164,11 @@ describe('finishRequestAttempts (one fenced write for many attempts)', () => {
         { claim: { ...claimA, token: '2000-01-01 00:00:00+00' }, state: 'completed', status: 200, body: '{"ok":"stale"}' },
       ]);
       expect(written).toEqual([true, false, true, false, false]);
-      await waitFor(() => announced.slice().sort(), (ids) => ids.length >= 2, { timeoutMs: 2_000, what: 'terminal notifications' });
-      await new Promise((r) => setTimeout(r, 100));
-      expect(announced.sort()).toEqual([a!.id, c!.id].sort());
+      // Notifications reach a listener in commit order: once a marker sent after the write
+      // committed has arrived, every id the write announced has arrived before it.
+      await h.t.pool.query(`SELECT pg_notify($1, 'marker')`, [TERMINAL_CHANNEL]);
+      await waitFor(() => announced, (ids) => ids.includes('marker'), { what: 'the marker notification' });
+      expect(announced.filter((id) => id !== 'marker').sort()).toEqual([a!.id, c!.id].sort());
     } finally {
       off();
     }

@@ -74,7 +74,10 @@ describe('cancelRequest', () => {
       await cancelRequest(h.t.db, id);
       await waitFor(() => seen, (s) => s.includes(`terminal:${id}`) && s.includes(`cancel:${id}`), { timeoutMs: 2_000 });
       await cancelRequest(h.t.db, id);
-      await new Promise((r) => setTimeout(r, 200));
+      // Notifications reach a listener in commit order: once markers sent after the second
+      // cancel committed have arrived, anything that cancel announced has arrived too.
+      await h.t.pool.query(`SELECT pg_notify($1, 'marker'), pg_notify($2, 'marker')`, [TERMINAL_CHANNEL, CANCEL_CHANNEL]);
+      await waitFor(() => seen, (s) => s.includes('terminal:marker') && s.includes('cancel:marker'), { what: 'the markers' });
       expect(seen.filter((s) => s.endsWith(id))).toHaveLength(2);
     } finally {
       offTerminal();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processRequestJobId, QUEUES } from '../../../src/db/pgboss.ts';
 import { parseFailureReason } from '../../../src/responses/failure-reason.ts';
 import { startHarness, submit, waitFor, waitForState, type Harness } from './harness.ts';
 
@@ -85,8 +86,15 @@ describe('process-request against a fault-injecting upstream', () => {
     });
     expect(done.responseStatus).toBe(400);
     expect(done.retryAttempt).toBe(0);
-    // Give a wrongly scheduled retry time to show up.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // A retry would be the next attempt's own job, sent in the transaction that settled the
+    // row: once the first attempt's job is done, either it exists or it never will.
+    const first = await waitFor(
+      () => h.boss.getJobById(QUEUES.processRequest, processRequestJobId(id, 0)),
+      (job) => job?.state === 'completed',
+      { what: "the first attempt's job to complete" },
+    );
+    expect(first?.output).toMatchObject({ state: 'failed' });
+    expect(await h.boss.getJobById(QUEUES.processRequest, processRequestJobId(id, 1))).toBeNull();
     expect(h.upstream.callsFor(id)).toHaveLength(1);
   });
 
