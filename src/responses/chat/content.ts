@@ -10,7 +10,7 @@
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { isRecord } from '../json.ts';
-import { fromZodError, invalid, type Invalid } from './invalid.ts';
+import { invalid, parseOr, type Invalid } from './invalid.ts';
 
 export type MessageRole = 'user' | 'assistant' | 'system' | 'developer';
 
@@ -60,15 +60,15 @@ function toChatPart(part: unknown, role: MessageRole, at: string): ChatPart {
   switch (part.type) {
     case 'input_text':
     case 'output_text': {
-      const parsed = TextPart.safeParse(part);
-      if (!parsed.success) return fromZodError(parsed.error, at);
+      const parsed = parseOr(TextPart, part, at);
+      if (!parsed.ok) return parsed;
       return { ok: true, part: { type: 'text', text: parsed.data.text } };
     }
     case 'refusal': {
       // An earlier refusal is part of the conversation; chat-only models know no refusal
       // field, so it is replayed as the assistant's words.
-      const parsed = RefusalPart.safeParse(part);
-      if (!parsed.success) return fromZodError(parsed.error, at);
+      const parsed = parseOr(RefusalPart, part, at);
+      if (!parsed.ok) return parsed;
       return { ok: true, part: { type: 'text', text: parsed.data.refusal } };
     }
     case 'input_image':
@@ -84,8 +84,8 @@ function toImagePart(part: Record<string, unknown>, role: MessageRole, at: strin
   if (role !== 'user') {
     return invalid(at, `Invalid '${at}': input_image content is only supported in user messages for this model.`);
   }
-  const parsed = ImagePart.safeParse(part);
-  if (!parsed.success) return fromZodError(parsed.error, at);
+  const parsed = parseOr(ImagePart, part, at);
+  if (!parsed.ok) return parsed;
   const { image_url: url, file_id: fileId, detail } = parsed.data;
   if (typeof url === 'string' && url !== '') {
     // Chat knows auto/low/high; 'original' has no equivalent, so the engine's default applies.

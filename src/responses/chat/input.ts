@@ -4,10 +4,11 @@
 // `tool_calls`) and `function_call_output` (→ a `tool` message). The rest falls in two groups:
 // - DROPPED: records of what the model or a hosted tool did (reasoning, web searches, …).
 //   A chat-only model cannot take them back, and the conversation reads the same without them.
-// - Anything else (outputs a client supplies for non-function tools, `item_reference`, types
-//   this code does not know) is Invalid when it carries content (`content`, `output`, `text`,
-//   `input`), because dropping it would make the model answer a conversation the client did
-//   not send; an unknown item with no content is dropped.
+// - Anything else (outputs a client supplies for non-function tools, types this code does not
+//   know) is Invalid when it carries content (`content`, `output`, `text`, `input`), because
+//   dropping it would make the model answer a conversation the client did not send; an
+//   unknown item with no content is dropped. An `item_reference` is always Invalid (its
+//   content is stored elsewhere).
 import type {
   ChatCompletionMessageFunctionToolCall,
   ChatCompletionMessageParam,
@@ -15,7 +16,7 @@ import type {
 import { z } from 'zod';
 import { isRecord } from '../json.ts';
 import { toChatContent, toChatText } from './content.ts';
-import { fromZodError, invalid, type Invalid } from './invalid.ts';
+import { invalid, parseOr, type Invalid } from './invalid.ts';
 
 export interface InputOptions {
   /**
@@ -114,6 +115,9 @@ function addItem(messages: ChatCompletionMessageParam[], item: unknown, at: stri
       return addFunctionCall(messages, item, at);
     case 'function_call_output':
       return addFunctionCallOutput(messages, item, at);
+    case 'item_reference':
+      // The referenced item's content lives in a store this translation does not read.
+      return invalid(`${at}.type`, `Invalid '${at}.type': item references are not supported for this model; send the item itself.`);
     default:
       if (typeof type === 'string' && DROPPED_ITEM_TYPES.has(type)) return undefined;
       if (!carriesContent(item)) return undefined;
@@ -131,8 +135,8 @@ function carriesContent(item: Record<string, unknown>): boolean {
 }
 
 function addMessage(messages: ChatCompletionMessageParam[], item: Record<string, unknown>, at: string, opts: InputOptions): Invalid | undefined {
-  const parsed = MessageItem.safeParse(item);
-  if (!parsed.success) return fromZodError(parsed.error, at);
+  const parsed = parseOr(MessageItem, item, at);
+  if (!parsed.ok) return parsed;
   const { role, content } = parsed.data;
   if (role === 'user') {
     const converted = toChatContent(content, role, `${at}.content`);
@@ -149,8 +153,8 @@ function addMessage(messages: ChatCompletionMessageParam[], item: Record<string,
 }
 
 function addFunctionCall(messages: ChatCompletionMessageParam[], item: Record<string, unknown>, at: string): Invalid | undefined {
-  const parsed = FunctionCallItem.safeParse(item);
-  if (!parsed.success) return fromZodError(parsed.error, at);
+  const parsed = parseOr(FunctionCallItem, item, at);
+  if (!parsed.ok) return parsed;
   const call: ChatCompletionMessageFunctionToolCall = {
     id: parsed.data.call_id,
     type: 'function',
@@ -168,8 +172,8 @@ function addFunctionCall(messages: ChatCompletionMessageParam[], item: Record<st
 }
 
 function addFunctionCallOutput(messages: ChatCompletionMessageParam[], item: Record<string, unknown>, at: string): Invalid | undefined {
-  const parsed = FunctionCallOutputItem.safeParse(item);
-  if (!parsed.success) return fromZodError(parsed.error, at);
+  const parsed = parseOr(FunctionCallOutputItem, item, at);
+  if (!parsed.ok) return parsed;
   const { call_id: callId, output } = parsed.data;
   if (typeof output === 'string') {
     messages.push({ role: 'tool', tool_call_id: callId, content: output });

@@ -23,10 +23,16 @@ export function paramPath(path: readonly PropertyKey[], prefix = ''): string {
   return out;
 }
 
-/** The first zod issue as an Invalid whose param is the issue's path under `prefix`. */
-export function fromZodError(error: z.ZodError, prefix = ''): Invalid {
-  const issue = error.issues[0];
-  if (issue === undefined) return invalid(prefix || 'body', 'Invalid value.');
-  const param = paramPath(issue.path, prefix) || 'body';
-  return invalid(param, `Invalid '${param}': ${issue.message}`);
+/**
+ * Parses `value` with `schema`; on failure, the first issue as an Invalid whose param is the
+ * issue's path under `prefix`, worded like the platform's own errors.
+ */
+export function parseOr<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): { ok: true; data: z.output<T> } | Invalid {
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const issue = parsed.error.issues[0];
+  const param = paramPath(issue?.path ?? [], prefix) || 'body';
+  if (issue === undefined) return invalid(param, `Invalid '${param}'.`);
+  if (issue.code === 'invalid_type' && issue.input === undefined) return invalid(param, `Missing required parameter: '${param}'.`);
+  return invalid(param, `Invalid '${param}': ${issue.message.replace(/^Invalid input: /, '')}.`);
 }

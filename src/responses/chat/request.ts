@@ -13,7 +13,7 @@ import type {
 import { z } from 'zod';
 import { isRecord } from '../json.ts';
 import { inputToMessages, type InputOptions } from './input.ts';
-import { fromZodError, invalid, type Invalid } from './invalid.ts';
+import { invalid, parseOr, type Invalid } from './invalid.ts';
 import { toChatToolChoice, toChatTools } from './tools.ts';
 
 export interface ChatRequestOptions extends InputOptions {
@@ -62,8 +62,8 @@ type ResponseFormat = NonNullable<ChatCompletionCreateParams['response_format']>
  */
 export function toChatRequest(body: unknown, opts: ChatRequestOptions = {}): ChatRequest {
   if (!isRecord(body)) return invalid('body', 'The request body must be a JSON object.');
-  const parsed = Body.safeParse(body);
-  if (!parsed.success) return fromZodError(parsed.error);
+  const parsed = parseOr(Body, body);
+  if (!parsed.ok) return parsed;
   const b = parsed.data;
 
   const messages = inputToMessages(body.input, body.instructions, opts);
@@ -105,8 +105,8 @@ function toResponseFormat(format: unknown): Format {
   if (type === 'text') return { ok: true, responseFormat: undefined };
   if (type === 'json_object') return { ok: true, responseFormat: { type: 'json_object' } };
   if (type === 'json_schema') {
-    const parsed = JsonSchemaFormat.safeParse(format);
-    if (!parsed.success) return fromZodError(parsed.error, 'text.format');
+    const parsed = parseOr(JsonSchemaFormat, format, 'text.format');
+    if (!parsed.ok) return parsed;
     const { name, schema, strict, description } = parsed.data;
     return {
       ok: true,

@@ -4,7 +4,7 @@
 import type { ChatCompletionFunctionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { isRecord } from '../json.ts';
-import { fromZodError, invalid, type Invalid } from './invalid.ts';
+import { invalid, parseOr, type Invalid } from './invalid.ts';
 
 const FunctionTool = z.object({
   name: z.string().min(1),
@@ -36,8 +36,8 @@ export function toChatTools(tools: unknown): ChatTools {
     if (type !== 'function') {
       return invalid('tools', `Invalid 'tools[${i}]': tools of type '${String(type)}' are not supported for this model; only function tools are.`);
     }
-    const parsed = FunctionTool.safeParse(tool);
-    if (!parsed.success) return fromZodError(parsed.error, `tools[${i}]`);
+    const parsed = parseOr(FunctionTool, tool, `tools[${i}]`);
+    if (!parsed.ok) return parsed;
     const { name, description, parameters, strict } = parsed.data;
     out.push({
       type: 'function',
@@ -74,13 +74,13 @@ export function toChatToolChoice(choice: unknown): ChatToolChoice {
   }
   const type = isRecord(choice) ? choice.type : undefined;
   if (type === 'function') {
-    const parsed = NamedFunction.safeParse(choice);
-    if (!parsed.success) return fromZodError(parsed.error, 'tool_choice');
+    const parsed = parseOr(NamedFunction, choice, 'tool_choice');
+    if (!parsed.ok) return parsed;
     return { ok: true, toolChoice: { type: 'function', function: { name: parsed.data.name } }, allowedNames: undefined };
   }
   if (type === 'allowed_tools') {
-    const parsed = AllowedTools.safeParse(choice);
-    if (!parsed.success) return fromZodError(parsed.error, 'tool_choice');
+    const parsed = parseOr(AllowedTools, choice, 'tool_choice');
+    if (!parsed.ok) return parsed;
     return { ok: true, toolChoice: parsed.data.mode, allowedNames: new Set(parsed.data.tools.map((t) => t.name)) };
   }
   return invalid('tool_choice', `Invalid 'tool_choice': ${typeof type === 'string' ? `'${type}' tool choice` : 'this value'} is not supported for this model; use auto, none, required or a function.`);
