@@ -28,6 +28,8 @@ export interface CallEntry {
   id: string;
   outputIndex: number;
   callId: string;
+  /** Whether `callId` came from the engine (else it is a fallback id). */
+  upstreamId: boolean;
   name: string;
   arguments: string;
   status: ItemStatus;

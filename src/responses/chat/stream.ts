@@ -101,7 +101,7 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
   let error: ResponseError | null = null;
   const entries: Entry[] = [];
   let message: MessageEntry | undefined;
-  let messages = 0;
+  let messageCount = 0;
   const calls = new Map<string, CallEntry>();
   let lastCall: CallEntry | undefined;
 
@@ -122,7 +122,7 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
   }
 
   function openMessage(events: ResponseStreamEvent[]): MessageEntry {
-    const entry: MessageEntry = { kind: 'message', id: messageItemId(ctx.itemIdSeed, messages++), outputIndex: entries.length, parts: [], status: 'in_progress' };
+    const entry: MessageEntry = { kind: 'message', id: messageItemId(ctx.itemIdSeed, messageCount++), outputIndex: entries.length, parts: [], status: 'in_progress' };
     entries.push(entry);
     events.push(itemAdded(entry, seq));
     return entry;
@@ -140,13 +140,20 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
   }
 
   function callFor(call: ChunkToolCall): { key: string | undefined; entry: CallEntry | undefined } {
-    if (call.index !== undefined) return { key: `#${call.index}`, entry: calls.get(`#${call.index}`) };
+    if (call.index !== undefined) {
+      const key = `#${call.index}`;
+      const entry = calls.get(key);
+      // Some engines number every call 0: another upstream id under a known index is a new call.
+      if (entry?.upstreamId && call.id !== undefined && call.id !== entry.callId) return { key, entry: undefined };
+      return { key, entry };
+    }
     if (call.id !== undefined) return { key: `id:${call.id}`, entry: [...calls.values()].find((e) => e.callId === call.id) };
     return { key: undefined, entry: lastCall };
   }
 
   function addToolCall(call: ChunkToolCall, events: ResponseStreamEvent[]): void {
-    let { key, entry } = callFor(call);
+    const found = callFor(call);
+    let entry = found.entry;
     if (entry === undefined) {
       if (message) events.push(...closeEntry(message, 'completed', seq));
       message = undefined;
@@ -156,12 +163,13 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
         id: functionCallItemId(ctx.itemIdSeed, n),
         outputIndex: entries.length,
         callId: call.id ?? fallbackCallId(ctx.itemIdSeed, n),
+        upstreamId: call.id !== undefined,
         name: call.name ?? '',
         arguments: '',
         status: 'in_progress',
       };
       entries.push(entry);
-      calls.set(key ?? `#auto${n}`, entry);
+      calls.set(found.key ?? `#auto${n}`, entry);
       events.push(itemAdded(entry, seq));
     } else if (entry.name === '' && call.name) {
       entry.name = call.name;
@@ -170,7 +178,7 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
     if (call.arguments) events.push(argumentsDelta(entry, call.arguments, seq));
   }
 
-  function finish(outcome: Outcome, events: ResponseStreamEvent[]): void {
+  function finish(outcome: Outcome, events: ResponseStreamEvent[]): Outcome {
     finished = outcome;
     // An answer with no items is an empty message, as in fromChatCompletion.
     if (entries.length === 0) {
@@ -180,6 +188,7 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
     const status = outcome.status === 'incomplete' ? 'incomplete' : 'completed';
     for (const entry of entries) if (entry.status === 'in_progress') events.push(...closeEntry(entry, status, seq));
     message = undefined;
+    return outcome;
   }
 
   function fail(text: string, events: ResponseStreamEvent[]): void {
@@ -217,14 +226,11 @@ export function createChatStreamTranslator(ctx: StreamContext): ChatStreamTransl
         fail(opts.message ?? INTERRUPTED, events);
         return events;
       }
-      if (!finished) {
-        if (!opts.done) {
-          fail(STOPPED_EARLY, events);
-          return events;
-        }
-        finish(finishOutcome(undefined), events);
+      if (!finished && !opts.done) {
+        fail(STOPPED_EARLY, events);
+        return events;
       }
-      const outcome = finished ?? finishOutcome(undefined);
+      const outcome = finished ?? finish(finishOutcome(undefined), events);
       terminal = outcome.status;
       const type = outcome.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
       events.push({ type, response: response(), sequence_number: seq() });

@@ -124,6 +124,21 @@ describe('createChatStreamTranslator', () => {
     expect(final.output.map((i) => (i.type === 'function_call' ? i.call_id : i.type))).toEqual(['call_a', 'call_b']);
   });
 
+  it('tells apart tool calls that all arrive as index 0 with their own ids', () => {
+    const { final } = translate([
+      toolCall(0, { id: 'call_a', name: 'f', arguments: '{"x":' }),
+      toolCall(0, { arguments: '1}' }),
+      toolCall(0, { id: 'call_b', name: 'g', arguments: '{}' }),
+      finish('tool_calls'),
+    ]);
+    expect(final.output.map((i) => (i.type === 'function_call' ? [i.id, i.call_id, i.arguments] : i.type))).toEqual([
+      ['fc_seed_0', 'call_a', '{"x":1}'],
+      ['fc_seed_1', 'call_b', '{}'],
+    ]);
+    const late = translate([toolCall(0, { name: 'f', arguments: '{' }), toolCall(0, { id: 'call_late', arguments: '}' }), finish('tool_calls')]).final;
+    expect(late.output.map((i) => (i.type === 'function_call' ? [i.call_id, i.arguments] : i.type))).toEqual([['call_seed_0', '{}']]);
+  });
+
   it('ends incomplete with max_output_tokens on finish_reason length', () => {
     const { events, final } = translate([text('Once upon a'), finish('length')]);
     expect(types(events).at(-1)).toBe('response.incomplete');
