@@ -37,10 +37,7 @@ export function toChatContent(content: unknown, role: MessageRole, param: string
     if (!converted.ok) return converted;
     parts.push(converted.part);
   }
-  if (parts.every((p) => p.type === 'text')) {
-    return { ok: true, content: parts.map((p) => (p.type === 'text' ? p.text : '')).join('\n') };
-  }
-  return { ok: true, content: parts };
+  return { ok: true, content: parts.every((p) => p.type === 'text') ? joinTexts(parts) : parts };
 }
 
 /** Content of a system, developer or assistant message: always text (images are Invalid there). */
@@ -48,7 +45,11 @@ export function toChatText(content: unknown, role: Exclude<MessageRole, 'user'>,
   const converted = toChatContent(content, role, param);
   if (!converted.ok) return converted;
   const { content: c } = converted;
-  return { ok: true, text: typeof c === 'string' ? c : c.map((p) => (p.type === 'text' ? p.text : '')).join('\n') };
+  return { ok: true, text: typeof c === 'string' ? c : joinTexts(c) };
+}
+
+function joinTexts(parts: readonly ChatCompletionContentPart[]): string {
+  return parts.map((p) => (p.type === 'text' ? p.text : '')).join('\n');
 }
 
 type ChatPart = { ok: true; part: ChatCompletionContentPart } | Invalid;

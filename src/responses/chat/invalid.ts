@@ -14,7 +14,7 @@ export function invalid(param: string, message: string): Invalid {
 }
 
 /** `['input', 2, 'content']` → `input[2].content`; a prefix is prepended the same way. */
-export function paramPath(path: readonly PropertyKey[], prefix = ''): string {
+function paramPath(path: readonly PropertyKey[], prefix = ''): string {
   let out = prefix;
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;

@@ -8,9 +8,10 @@ import type {
   ResponseUsage,
 } from 'openai/resources/responses/responses';
 
-/** Ids are derived from `itemIdSeed`, so rebuilding the object later gives the same ids. */
 export interface TranslationContext {
+  /** The response's id (`resp_…`), for the caller's snapshots; items do not embed it. */
   responseId: string;
+  /** Item ids are derived from it, so rebuilding the object later gives the same ids. */
   itemIdSeed: string;
 }
 
