@@ -15,6 +15,7 @@ import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/reque
 import { DURABILITY_POLICIES } from '../durability.ts';
 import { HttpError, envelope, trackingUnavailable } from '../http-errors.ts';
 import { RESPONSE_ID_HEADER, held, relay, type RelayResult } from '../relay.ts';
+import { POLL_AFTER_HEADER, POLL_AFTER_MS, statusForResponse } from '../response-status.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
 
@@ -200,23 +201,4 @@ async function enqueueBatchOf1(
     throw trackingUnavailable();
   }
   return requestId;
-}
-
-export const POLL_AFTER_HEADER = 'openai-poll-after-ms';
-/** Suggested polling interval for a response that is not finished yet. */
-export const POLL_AFTER_MS = '1000';
-
-/**
- * The HTTP status that matches a terminal response object: 200 for completed (and for
- * cancelled: the object itself says so, and the call did what was asked of it); for failed,
- * the upstream's own status when it answered with one, 504 when it timed out or the request
- * expired, 502 when it could not be reached, else 500.
- */
-export function statusForResponse(object: ResponseObject): number {
-  if (object.status !== 'failed') return 200;
-  const code = object.error?.code;
-  if (typeof code === 'number' && code >= 400 && code <= 599) return code;
-  if (code === 'timeout' || code === 'expired') return 504;
-  if (code === 'network_error') return 502;
-  return 500;
 }

@@ -12,7 +12,7 @@ import type { RequestDetail } from '../../store/requests/rows.ts';
 import { authenticate } from '../auth.ts';
 import type { GatewayContext } from '../context.ts';
 import { HttpError, badRequest, responseNotFound } from '../http-errors.ts';
-import { POLL_AFTER_HEADER, POLL_AFTER_MS } from './create.ts';
+import { POLL_AFTER_HEADER, POLL_AFTER_MS } from '../response-status.ts';
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 

@@ -76,7 +76,7 @@ describe('background', () => {
   it('records an upstream 4xx as failed, and retrieve reports the error', async () => {
     const queued = await client.responses.create({ model: 'dev-status-400', input: 'x', background: true });
     const failed = await retrieveUntil(queued.id, (r) => r.status === 'failed');
-    expect(failed.error).toMatchObject({ code: 400 as unknown as string, message: expect.stringContaining('Simulated') });
+    expect(failed.error).toMatchObject({ code: 'invalid_request_error', http_status: 400, message: expect.stringContaining('Simulated') });
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readCreateRequest } from '../../../src/gateway/create-request.ts';
-import { statusForResponse } from '../../../src/gateway/routes/create.ts';
+import { statusForResponse } from '../../../src/gateway/response-status.ts';
 import type { ResponseObject } from '../../../src/responses/response-object.ts';
 
 describe('readCreateRequest', () => {
@@ -40,7 +40,7 @@ describe('readCreateRequest', () => {
 });
 
 describe('statusForResponse', () => {
-  const object = (status: ResponseObject['status'], code?: string | number): ResponseObject => ({
+  const object = (status: ResponseObject['status'], code?: string, httpStatus?: number): ResponseObject => ({
     id: 'resp_x',
     object: 'response',
     created_at: 0,
@@ -51,14 +51,16 @@ describe('statusForResponse', () => {
     output: [],
     completed_at: 0,
     usage: null,
-    error: code === undefined ? null : { type: 't', code, message: 'm' },
+    error: code === undefined ? null : { type: 't', code, message: 'm', ...(httpStatus ? { http_status: httpStatus } : {}) },
   });
 
   it.each([
     [object('completed'), 200],
     [object('cancelled'), 200],
-    [object('failed', 429), 429],
-    [object('failed', 400), 400],
+    [object('incomplete'), 200],
+    [object('failed', 'rate_limit_exceeded', 429), 429],
+    [object('failed', 'invalid_request_error', 400), 400],
+    [object('failed', 'server_error'), 500],
     [object('failed', 'timeout'), 504],
     [object('failed', 'expired'), 504],
     [object('failed', 'network_error'), 502],
