@@ -33,11 +33,17 @@ const chatBody = JSON.stringify({ model: 'm', messages: [{ role: 'user', content
 
 describe('request bodies', () => {
   it('reads a body as JSON whatever its content type, or without one', async () => {
-    const contentTypes: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
-    for (const headers of contentTypes) {
-      const res = await fetch(`${up.url}/chat/completions`, { method: 'POST', headers, body: chatBody });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+      const res = await fetch(`${up.url}/chat/completions`, { method: 'POST', headers: { 'content-type': type }, body: chatBody });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ choices: [{ message: { content: 'Echo: hi' } }] });
+    }
+    // node:http sends no Content-Type unless told to.
+    const agent = new Agent();
+    try {
+      expect(await post(agent, '/chat/completions', chatBody)).toMatchObject({ status: 200 });
+    } finally {
+      agent.destroy();
     }
   });
 
