@@ -239,6 +239,16 @@ describe('GET /v1/models', () => {
     expect(models.every((m) => m.object === 'model' && m.owned_by.includes('development'))).toBe(true);
     expect((await client.models.retrieve('anything')).id).toBe('anything');
   });
+
+  it('retrieves ids with slashes and escapes whole, and answers 404 for none or a bad escape', async () => {
+    const res = await fetch(`${up.url}/models/ft%3Agpt-4o/org/my%20model`);
+    expect(await res.json()).toMatchObject({ id: 'ft:gpt-4o/org/my model', object: 'model' });
+    for (const path of ['/models/', '/models/%E0%A4%A']) {
+      const missing = await fetch(`${up.url}${path}`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ error: { type: 'not_found_error', message: `Invalid URL (GET /v1${path})` } });
+    }
+  });
 });
 
 describe('the request hook', () => {
