@@ -17,10 +17,12 @@ export type Answer =
 /** Mints ids such as `chatcmpl-…`, `resp_…`, `msg_…`. */
 export type MintId = (prefix: string) => string;
 
+/** True for a plain JSON object (not null, not an array). */
 export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A 400 answer in the OpenAI envelope, naming the offending parameter. */
 export function badRequest(message: string, param: string | null, code: string | null = null): Answer {
   return { kind: 'error', status: 400, message, param, code };
 }

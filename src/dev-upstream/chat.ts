@@ -1,19 +1,45 @@
-import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionMessageFunctionToolCall } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { badRequest, isObject, type Answer, type Json, type MintId } from './answer.ts';
-import { chatPrompt, estimateTokens, replyText, splitPieces } from './reply.ts';
-
-const SYSTEM_FINGERPRINT = 'fp_volley_dev';
+import type { Answer, Json, MintId } from './answer.ts';
+import { SYSTEM_FINGERPRINT, chatStreamChunks, type ChatReply } from './chat-stream.ts';
+import { chatPrompt, estimateTokens, limitText, replyText } from './reply.ts';
+import { chatSettingsSchema, chatTools, isAnswer, parseBody } from './request-schemas.ts';
+import { planToolCalls, toolCallTokens } from './tool-calls.ts';
 
 /** `POST /v1/chat/completions`. `body.model` has been checked to be a string. */
 export function chatCompletions(body: Json, model: string, mintId: MintId, nowSeconds: number): Answer {
-  const messages = body['messages'];
-  if (!Array.isArray(messages)) return badRequest("'messages' is a required property and must be an array", 'messages');
+  const settings = parseBody(chatSettingsSchema, body);
+  if (isAnswer(settings)) return settings;
+  const tools = chatTools(settings.tools, settings.tool_choice);
+  if (isAnswer(tools)) return tools;
 
-  const prompt = chatPrompt(messages);
-  const text = replyText(prompt);
+  const prompt = chatPrompt(settings.messages);
+  const calls = planToolCalls({
+    tools: tools.names,
+    choice: tools.choice,
+    parallel: settings.parallel_tool_calls ?? true,
+    maxCalls: null,
+    text: prompt.lastUserText,
+    afterToolResult: prompt.toolResult !== undefined,
+  });
+
+  let reply: ChatReply;
+  let completionTokens: number;
+  if (calls.length > 0) {
+    const toolCalls: ChatCompletionMessageFunctionToolCall[] = calls.map((call) => ({
+      id: mintId('call_'),
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    reply = { content: null, toolCalls, finish: 'tool_calls' };
+    completionTokens = toolCallTokens(calls);
+  } else {
+    const limited = limitText(replyText(prompt), settings.max_completion_tokens ?? settings.max_tokens);
+    reply = { content: limited.text, toolCalls: [], finish: limited.cut ? 'length' : 'stop' };
+    completionTokens = limited.tokens;
+  }
+
   const promptTokens = estimateTokens(prompt.chars);
-  const completionTokens = estimateTokens(text.length);
   const usage: CompletionUsage = {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
@@ -28,52 +54,33 @@ export function chatCompletions(body: Json, model: string, mintId: MintId, nowSe
   };
   const id = mintId('chatcmpl-');
 
-  if (body['stream'] !== true) {
-    const completion: ChatCompletion = {
-      id,
-      object: 'chat.completion',
-      created: nowSeconds,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: text, refusal: null, annotations: [] },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage,
-      service_tier: 'default',
-      system_fingerprint: SYSTEM_FINGERPRINT,
-    };
-    return { kind: 'json', status: 200, body: completion };
+  if (settings.stream === true) {
+    const includeUsage = settings.stream_options?.include_usage === true;
+    const head = { id, created: nowSeconds, model };
+    return { kind: 'sse', chunks: chatStreamChunks(head, reply, includeUsage ? usage : undefined) };
   }
-
-  const streamOptions = body['stream_options'];
-  const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
-  const frame = (choices: ChatCompletionChunk.Choice[], chunkUsage?: CompletionUsage): string => {
-    const chunk: ChatCompletionChunk = {
-      id,
-      object: 'chat.completion.chunk',
-      created: nowSeconds,
-      model,
-      service_tier: 'default',
-      system_fingerprint: SYSTEM_FINGERPRINT,
-      choices,
-    };
-    // With include_usage the API sends `usage: null` on every chunk but the last.
-    if (includeUsage) chunk.usage = chunkUsage ?? null;
-    return `data: ${JSON.stringify(chunk)}\n\n`;
+  const completion: ChatCompletion = {
+    id,
+    object: 'chat.completion',
+    created: nowSeconds,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: reply.content,
+          refusal: null,
+          annotations: [],
+          ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}),
+        },
+        logprobs: null,
+        finish_reason: reply.finish,
+      },
+    ],
+    usage,
+    service_tier: 'default',
+    system_fingerprint: SYSTEM_FINGERPRINT,
   };
-  const delta = (d: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null) =>
-    frame([{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
-
-  const pieces = splitPieces(text);
-  const chunks: string[] = pieces.map((piece) => delta({ content: piece }));
-  // The role arrives with the first piece, the finish reason, usage and [DONE] with the last.
-  chunks[0] = delta({ role: 'assistant', content: '', refusal: null }) + chunks[0];
-  let tail = delta({}, 'stop');
-  if (includeUsage) tail += frame([], usage);
-  chunks[chunks.length - 1] += tail + 'data: [DONE]\n\n';
-  return { kind: 'sse', chunks };
+  return { kind: 'json', status: 200, body: completion };
 }

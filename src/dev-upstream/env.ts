@@ -15,7 +15,9 @@ export const devUpstreamEnvSchema = z.object({
  * Options for startDevUpstream from environment variables. Throws an Error whose message
  * names each bad variable.
  */
-export function devUpstreamOptionsFromEnv(env: Record<string, string | undefined>): Required<DevUpstreamOptions> {
+export function devUpstreamOptionsFromEnv(
+  env: Record<string, string | undefined>,
+): Required<Omit<DevUpstreamOptions, 'onRequest'>> {
   // An empty variable means "unset", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = devUpstreamEnvSchema.safeParse(present);

@@ -8,6 +8,7 @@ const CREATED = 1_735_689_600;
 
 const OWNER = 'volley-development-upstream';
 
+/** `GET /v1/models`: the fixed development models. */
 export function listModels(): Answer {
   return {
     kind: 'json',

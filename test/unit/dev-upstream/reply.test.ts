@@ -4,9 +4,12 @@ import {
   DEFAULT_REPLY,
   MAX_ECHO_CHARS,
   chatPrompt,
+  cutChars,
   estimateTokens,
+  limitText,
   replyText,
   responsesPrompt,
+  splitArguments,
   splitPieces,
 } from '../../../src/dev-upstream/reply.ts';
 
@@ -29,11 +32,48 @@ describe('prompts', () => {
           { role: 'user', content: 'q1' },
           { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'q2' }] },
           { type: 'function_call_output', call_id: 'c', output: 'result' },
+          { role: 'assistant', content: 'ok' },
         ],
         undefined,
       ),
-    ).toEqual({ chars: 2 + 2 + 6, lastUserText: 'q2' });
+    ).toEqual({ chars: 2 + 2 + 6 + 2, lastUserText: 'q2' });
     expect(responsesPrompt(undefined, undefined)).toEqual({ chars: 0, lastUserText: '' });
+  });
+
+  it.each([
+    [
+      'a responses function_call_output answering an earlier call',
+      responsesPrompt(
+        [
+          { role: 'user', content: 'call get_weather' },
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+        ],
+        undefined,
+      ),
+      { chars: 16 + 11 + 15 + 5, lastUserText: 'call get_weather', toolResult: { name: 'get_weather', output: 'sunny' } },
+    ],
+    [
+      'a responses output given as content parts, for a call not in the input',
+      responsesPrompt([{ type: 'function_call_output', call_id: 'gone', output: [{ type: 'input_text', text: 'a' }, { type: 'input_text', text: 'b' }] }], 'x'),
+      { chars: 1 + 2, lastUserText: '', toolResult: { name: 'unknown', output: 'ab' } },
+    ],
+    [
+      'a chat tool message answering an assistant tool call',
+      chatPrompt([
+        { role: 'user', content: 'call lookup' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_9', content: '42' },
+      ]),
+      { chars: 11 + 6 + 2 + 2, lastUserText: 'call lookup', toolResult: { name: 'lookup', output: '42' } },
+    ],
+    [
+      'a chat tool message whose call id matches nothing',
+      chatPrompt([{ role: 'tool', tool_call_id: 'nope', content: [{ type: 'text', text: 'out' }] }]),
+      { chars: 3, lastUserText: '', toolResult: { name: 'unknown', output: 'out' } },
+    ],
+  ])('finds the tool result ending the conversation: %s', (_name, prompt, expected) => {
+    expect(prompt).toEqual(expected);
   });
 });
 
@@ -47,6 +87,43 @@ describe('replyText', () => {
     const long = 'a'.repeat(MAX_ECHO_CHARS - 1) + '😀' + 'tail';
     const reply = replyText({ chars: long.length, lastUserText: long });
     expect(reply).toBe(`Echo: ${'a'.repeat(MAX_ECHO_CHARS - 1)}…`);
+  });
+});
+
+describe('replyText after a tool result', () => {
+  it('names the tool and its output, cut like the echo', () => {
+    expect(replyText({ chars: 0, lastUserText: 'call x', toolResult: { name: 'x', output: 'done' } })).toBe('Tool x returned: done');
+    const long = 'o'.repeat(MAX_ECHO_CHARS + 5);
+    expect(replyText({ chars: 0, lastUserText: '', toolResult: { name: 'unknown', output: long } })).toBe(
+      `Tool unknown returned: ${'o'.repeat(MAX_ECHO_CHARS)}…`,
+    );
+  });
+});
+
+describe('limitText', () => {
+  it.each([
+    ['no limit', 'Echo: hello world', null, { text: 'Echo: hello world', tokens: 5, cut: false }],
+    ['a limit the reply fits', 'Echo: hello world', 5, { text: 'Echo: hello world', tokens: 5, cut: false }],
+    ['a smaller limit', 'Echo: hello world', 2, { text: 'Echo: he', tokens: 2, cut: true }],
+    ['a limit of zero', 'Echo: hi', 0, { text: '', tokens: 0, cut: true }],
+    ['a cut inside a surrogate pair', 'Ech😀 and more', 1, { text: 'Ech', tokens: 1, cut: true }],
+    ['a cut after a surrogate pair', 'Ec😀 and more', 1, { text: 'Ec😀', tokens: 1, cut: true }],
+  ])('cuts to 4 characters per token only past the limit: %s', (_name, text, max, expected) => {
+    expect(limitText(text, max)).toEqual(expected);
+  });
+
+  it('cutChars keeps short text as it is', () => {
+    expect(cutChars('abc', 10)).toBe('abc');
+  });
+});
+
+describe('splitArguments', () => {
+  it.each([['{}'], ['{"city":"Oslo","days":3}'], ['x'], [''], ['{"e":"😀😀😀"}']])('splits %j into at most three pieces that join back', (args) => {
+    const pieces = splitArguments(args);
+    expect(pieces.join('')).toBe(args);
+    expect(pieces.length).toBeLessThanOrEqual(3);
+    expect(pieces.length).toBe(Math.max(1, Math.min(3, args.length)));
+    for (const piece of pieces) expect(/[\ud800-\udbff]$/.test(piece)).toBe(false);
   });
 });
 

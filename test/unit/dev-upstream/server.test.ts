@@ -1,22 +1,20 @@
-import { ServerResponse } from 'node:http';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY } from '../../../src/dev-upstream/reply.ts';
-import { startDevUpstream, type DevUpstream } from '../../../src/dev-upstream/server.ts';
+import { startDevUpstream, type DevUpstream, type DevUpstreamCall } from '../../../src/dev-upstream/server.ts';
 
 let up: DevUpstream;
 let client: OpenAI;
+const calls: DevUpstreamCall[] = [];
 
 beforeAll(async () => {
-  up = await startDevUpstream({ port: 0 });
+  up = await startDevUpstream({ port: 0, onRequest: (call) => calls.push(call) });
   client = new OpenAI({ baseURL: up.url, apiKey: 'x', maxRetries: 0 });
 });
 
 afterAll(async () => {
   await up.close();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('startDevUpstream', () => {
   it('listens on a random port and reports a base URL ending in /v1', () => {
@@ -241,155 +239,73 @@ describe('GET /v1/models', () => {
     expect(models.every((m) => m.object === 'model' && m.owned_by.includes('development'))).toBe(true);
     expect((await client.models.retrieve('anything')).id).toBe('anything');
   });
+
+  it('retrieves ids with slashes and escapes whole, and answers 404 for none or a bad escape', async () => {
+    const res = await fetch(`${up.url}/models/ft%3Agpt-4o/org/my%20model`);
+    expect(await res.json()).toMatchObject({ id: 'ft:gpt-4o/org/my model', object: 'model' });
+    for (const path of ['/models/', '/models/%E0%A4%A']) {
+      const missing = await fetch(`${up.url}${path}`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ error: { type: 'not_found_error', message: `Invalid URL (GET /v1${path})` } });
+    }
+  });
 });
 
-describe('errors', () => {
-  it('answers invalid JSON with 400 in the OpenAI envelope', async () => {
-    const res = await fetch(`${up.url}/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"model": "m", ',
+describe('the request hook', () => {
+  it('sees each request with its parsed body and headers', async () => {
+    const body = {
+      model: 'm',
+      input: [
+        { role: 'user', content: 'earlier turn' },
+        { role: 'user', content: 'latest turn' },
+      ],
+      metadata: { run: 'hook' },
+    };
+    calls.length = 0;
+    await client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming, {
+      headers: { 'x-test-case': 'hook' },
+      query: { trace: '1' },
     });
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: Record<string, unknown> };
-    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: null });
-    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    expect(calls).toHaveLength(1);
+    const call = calls[0];
+    expect(call).toMatchObject({ method: 'POST', path: '/v1/responses', body });
+    expect(call?.headers['x-test-case']).toBe('hook');
   });
 
-  it('answers a missing model with 400 naming the parameter', async () => {
-    const res = await fetch(`${up.url}/responses`, { method: 'POST', body: '{"input":"hi"}' });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'model' } });
+  it('sees GETs, unknown paths and bodies that do not parse, without a body', async () => {
+    calls.length = 0;
+    await fetch(`${up.url}/models`);
+    await fetch(`${up.url}/nowhere?x=1`, { method: 'POST', body: '{}' });
+    await fetch(`${up.url}/chat/completions`, { method: 'POST', body: '{"model":' });
+    expect(calls.map((c) => [c.method, c.path, c.body])).toEqual([
+      ['GET', '/v1/models', undefined],
+      ['POST', '/v1/nowhere', undefined],
+      ['POST', '/v1/chat/completions', undefined],
+    ]);
   });
 
-  it('answers an unknown path or method with 404', async () => {
-    const res = await fetch(`${up.url}/nothing-here`, { method: 'POST', body: '{}' });
-    expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { type: 'not_found_error', message: 'Invalid URL (POST /v1/nothing-here)' } });
-    expect((await fetch(`${up.url}/chat/completions`)).status).toBe(404);
-  });
-
-  it.each([
-    [400, OpenAI.BadRequestError, 'invalid_request_error'],
-    [401, OpenAI.AuthenticationError, 'authentication_error'],
-    [403, OpenAI.PermissionDeniedError, 'permission_error'],
-    [404, OpenAI.NotFoundError, 'not_found_error'],
-    [429, OpenAI.RateLimitError, 'rate_limit_error'],
-    [500, OpenAI.InternalServerError, 'server_error'],
-    [503, OpenAI.InternalServerError, 'server_error'],
-  ])('answers x-dev-status: %i with that status and error type', async (status, errorClass, type) => {
-    const err = await client.chat.completions
-      .create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-dev-status': String(status) } })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(errorClass);
-    expect(err).toMatchObject({ status, type });
-  });
-
-  it('answers the status named by a dev-status- model, for streams too', async () => {
-    const err = await client.responses.create({ model: 'dev-status-500', input: 'hi' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
-    const streamErr = await client.chat.completions
-      .create({ model: 'dev-status-429', messages: [{ role: 'user', content: 'hi' }], stream: true })
-      .catch((e: unknown) => e);
-    expect(streamErr).toBeInstanceOf(OpenAI.RateLimitError);
-  });
-});
-
-describe('latency controls', () => {
-  it('waits x-dev-latency-ms before answering', async () => {
-    const start = performance.now();
-    await client.chat.completions.create(
-      { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
-      { headers: { 'x-dev-latency-ms': '300' } },
-    );
-    expect(performance.now() - start).toBeGreaterThanOrEqual(280);
-  });
-
-  it('waits for a dev-slow- model before the first chunk', async () => {
-    const start = performance.now();
-    const stream = await client.responses.create({ model: 'dev-slow-300', input: 'hi', stream: true });
-    let first: number | undefined;
-    for await (const _ of stream) first ??= performance.now() - start;
-    expect(first).toBeGreaterThanOrEqual(280);
-  });
-
-  it('spaces stream chunks by x-dev-chunk-delay-ms, the first arriving well before the last', async () => {
-    const start = performance.now();
-    const stream = await client.chat.completions.create(
-      { model: 'm', messages: [{ role: 'user', content: 'one two three four five six' }], stream: true },
-      { headers: { 'x-dev-chunk-delay-ms': '80' } },
-    );
-    const arrivals: number[] = [];
-    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) arrivals.push(performance.now() - start);
-    // "Echo: one … six" is 7 pieces, so 6 gaps of 80 ms: at least ~480 ms between first and last.
-    expect(arrivals).toHaveLength(7);
-    const first = arrivals[0] ?? Number.NaN;
-    const last = arrivals.at(-1) ?? Number.NaN;
-    expect(last - first).toBeGreaterThanOrEqual(400);
-    expect(first).toBeLessThan(last - 300);
-  });
-});
-
-describe('client disconnects', () => {
-  it('stops waiting when the client aborts during the latency, and keeps serving', async () => {
-    const writeHead = vi.spyOn(ServerResponse.prototype, 'writeHead');
+  it('runs before the answer: a hook that throws makes the request fail with 500', async () => {
+    const failing = await startDevUpstream({
+      onRequest: (call) => {
+        if (JSON.stringify(call.body).includes('forbidden')) throw new Error('unexpected upstream request');
+      },
+    });
     try {
-      const controller = new AbortController();
-      const pending = client.chat.completions
-        .create(
-          { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
-          { headers: { 'x-dev-latency-ms': '400' }, signal: controller.signal },
-        )
-        .catch((e: unknown) => e);
-      await sleep(50);
-      controller.abort();
-      expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
-      // Past the 400 ms the aborted request would have answered at.
-      await sleep(600);
-      expect(writeHead).not.toHaveBeenCalled();
+      const res = await fetch(`${failing.url}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'forbidden' }] }),
+      });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({
+        error: { type: 'server_error', message: 'Development upstream failed: unexpected upstream request' },
+      });
+      const ok = await fetch(`${failing.url}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'fine' }] }),
+      });
+      expect(ok.status).toBe(200);
     } finally {
-      writeHead.mockRestore();
+      await failing.close();
     }
-    const ok = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'still up' }] });
-    expect(ok.choices[0]?.message.content).toBe('Echo: still up');
-  });
-
-  it('stops writing a stream when the client goes away mid-stream', async () => {
-    const write = vi.spyOn(ServerResponse.prototype, 'write');
-    try {
-      const controller = new AbortController();
-      const stream = await client.chat.completions.create(
-        { model: 'm', messages: [{ role: 'user', content: 'w '.repeat(100) }], stream: true },
-        { headers: { 'x-dev-chunk-delay-ms': '30' }, signal: controller.signal },
-      );
-      let received = 0;
-      // The SDK ends the iteration quietly when its own controller aborts.
-      for await (const _ of stream) {
-        if (++received === 3) controller.abort();
-      }
-      expect(received).toBeLessThan(10);
-      await sleep(100);
-      const writesAfterAbort = write.mock.calls.length;
-      expect(writesAfterAbort).toBeGreaterThan(0);
-      // 101 pieces at 30 ms would keep writing for ~3 s; none may follow the disconnect.
-      expect(writesAfterAbort).toBeLessThan(20);
-      await sleep(300);
-      expect(write.mock.calls.length).toBe(writesAfterAbort);
-    } finally {
-      write.mockRestore();
-    }
-    const ok = await client.responses.create({ model: 'm', input: 'after abort' });
-    expect(ok.output_text).toBe('Echo: after abort');
-  });
-
-  it('close() ends in-flight requests promptly instead of waiting for them', async () => {
-    const other = await startDevUpstream({ latencyMs: 10_000 });
-    const otherClient = new OpenAI({ baseURL: other.url, apiKey: 'x', maxRetries: 0 });
-    const pending = otherClient.responses.create({ model: 'm', input: 'slow' }).catch((e: unknown) => e);
-    await sleep(50);
-    const start = performance.now();
-    await other.close();
-    expect(performance.now() - start).toBeLessThan(2_000);
-    expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
   });
 });
