@@ -40,8 +40,16 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): Database 
     idleTimeoutMillis: IDLE_CONNECTION_MS,
     ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
   });
-  // An idle client losing its connection (server restart) must not crash the process.
+  // A client losing its connection (server restart, failover, a killed backend) must not end
+  // the process. pg-pool listens for errors only on idle clients and takes its listener off
+  // a client it hands out, so a connection that dies while checked out (a transaction
+  // between two statements) would emit 'error' with nobody listening: an uncaught
+  // exception. Every client gets a listener of its own for its whole life; the statement in
+  // flight (or the next one) rejects with the error, which is where callers handle it.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = drizzle({ client: pool, schema, casing: 'snake_case' });
   return { pool, db, close: () => pool.end() };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer, Json } from '../../../src/dev-upstream/answer.ts';
 import { createResponse } from '../../../src/dev-upstream/responses.ts';
-import { responseResourceIssues } from './open-responses.ts';
+import { responseResourceViolations as responseResourceIssues } from '../../helpers/open-responses-schema.ts';
 
 let n = 0;
 const mintId = (prefix: string) => `${prefix}t${n++}`;

@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/c
 import type { FunctionTool, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevUpstream, type DevUpstream } from '../../../src/dev-upstream/server.ts';
-import { responseResourceIssues } from './open-responses.ts';
+import { responseResourceViolations as responseResourceIssues } from '../../helpers/open-responses-schema.ts';
 
 let up: DevUpstream;
 let client: OpenAI;
