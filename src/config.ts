@@ -77,7 +77,6 @@ export const envSchema = z.object({
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */
   RETRY_BASE_MS: positiveInt(1_000),
   RETRY_MAX_MS: positiveInt(60_000),
-  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /**
    * How a realtime request's record is made durable (README, "Durability"): `fast` writes it
    * while the upstream call is in flight and holds the reply until it is committed
@@ -87,6 +86,8 @@ export const envSchema = z.object({
   DURABILITY: z.enum(['fast', 'strict']).default('fast'),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
+  /** When set, GET /metrics (every role's) requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Worker and flex roles: serve GET /metrics on this port (unset: no metrics server). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,9 +3,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { httpDuration, httpRequests } from '../metrics.ts';
 import { findApiKeyByHash, markApiKeysUsed } from '../store/api-keys.ts';
-import { createKeyCache, type KeyCache } from './auth.ts';
+import { KEY_CACHE_TTL_MS, createKeyCache, type KeyCache } from './auth.ts';
 import { registerJsonBody } from './body.ts';
 import type { GatewayContext, GatewayDeps } from './context.ts';
+import { clientError, answerWhileClosing, frameworkError } from './edge-errors.ts';
 import { envelope, toHttpError } from './http-errors.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { databaseReadiness } from './readiness.ts';
@@ -39,7 +40,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     bodyLimit: deps.config.MAX_BODY_BYTES,
     // close(): idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Answered by answerWhileClosing instead, in the envelope.
+    return503OnClosing: false,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     requestIdHeader: false,
     // Above common load balancers' idle timeouts, so they close idle connections first.
     keepAliveTimeout: 72_000,
@@ -52,8 +56,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     if (answer.unexpected) {
       logger.error({ err, method: req.method, route: req.routeOptions.url, requestId: req.volleyRequestId }, 'request failed');
     }
+    if (answer.retryAfterSeconds !== undefined) void reply.header('retry-after', String(answer.retryAfterSeconds));
     return reply.code(answer.status).type('application/json').send(answer.body);
   });
+  answerWhileClosing(app);
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?', 1)[0]!.slice(0, 200);
@@ -102,6 +108,6 @@ function defaultKeyCache(deps: GatewayDeps): KeyCache {
     onUsed: (id) => {
       markApiKeysUsed(deps.db, [id]).catch((err: unknown) => log.warn({ err, keyId: id }, 'could not update last_used_at'));
     },
-    ttlMs: deps.config.API_KEY_CACHE_TTL_MS,
+    ttlMs: KEY_CACHE_TTL_MS,
   });
 }

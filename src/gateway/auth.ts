@@ -5,8 +5,15 @@
 // shorter time, so a flood of bad keys does not turn into a flood of queries. A revoked key
 // stops working within the TTL on every gateway.
 import { LRUCache } from 'lru-cache';
+import { bearerToken } from '../lib/bearer.ts';
 import { apiKeyPrefix, hashApiKey, type ApiKeyOwner } from '../store/api-keys.ts';
 import { invalidApiKey, missingApiKey, modelNotAllowed } from './http-errors.ts';
+
+/**
+ * How long a gateway trusts what it read about a key: a busy key costs one query per 30 s,
+ * and a change made elsewhere (a revocation, new models) reaches this process within it.
+ */
+export const KEY_CACHE_TTL_MS = 30_000;
 
 export interface KeyCacheOptions {
   /** Loads the live key with this hash (undefined: unknown or revoked). */
@@ -69,13 +76,6 @@ export function createKeyCache(opts: KeyCacheOptions): KeyCache {
       return cache.size;
     },
   };
-}
-
-/** The key in an `Authorization: Bearer <key>` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
 }
 
 /** Resolves the request's key or throws the 401 the client should get. */

@@ -18,8 +18,8 @@ export type GatewayConfig = Pick<
   | 'BACKGROUND_COMPLETION_WINDOW'
   | 'FLEX_COMPLETION_WINDOW'
   | 'BLOCKING_FLEX_TIMEOUT_MS'
-  | 'API_KEY_CACHE_TTL_MS'
   | 'DURABILITY'
+  | 'METRICS_TOKEN'
 >;
 
 /** The queue operations the gateway performs. */
@@ -55,7 +55,7 @@ export interface GatewayDeps {
   cancelRequest?: (requestId: string) => Promise<unknown>;
   /** Verifies x-volley-request-id; defaults to the key derived from ADMIN_TOKEN. */
   markerKey?: Buffer;
-  /** Defaults to a cache over the api_keys table with API_KEY_CACHE_TTL_MS. */
+  /** Defaults to a cache over the api_keys table (KEY_CACHE_TTL_MS). */
   keys?: KeyCache;
   /** Defaults to a tracker over `jobs.enqueueCompleteResponse`. */
   tracker?: CompletionTracker;

@@ -24,12 +24,19 @@ export class HttpError extends AppError {
   readonly status: number;
   readonly type: string;
   readonly param: string | null;
+  /** Sent as Retry-After (seconds): every 503 volley answers carries one. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, message: string, opts: { code?: string; type?: string; param?: string | null } = {}) {
+  constructor(
+    status: number,
+    message: string,
+    opts: { code?: string; type?: string; param?: string | null; retryAfterSeconds?: number } = {},
+  ) {
     super(opts.code ?? 'http_error', message, { retryable: false });
     this.status = status;
     this.type = opts.type ?? errorTypeForReply(status);
     this.param = opts.param ?? null;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? (status === 503 ? 1 : undefined);
   }
 
   get envelope(): ErrorEnvelope {
@@ -65,6 +72,8 @@ export const responseNotFound = (id: string) =>
 export interface HttpErrorAnswer {
   status: number;
   body: ErrorEnvelope;
+  /** Sent as Retry-After. */
+  retryAfterSeconds?: number;
   /** True for errors that are our fault (5xx that were not expected): log them with their stack. */
   unexpected: boolean;
 }
@@ -78,7 +87,17 @@ interface FastifyLikeError {
 
 /** Maps any thrown value to the HTTP status and envelope the client gets. */
 export function toHttpError(err: unknown): HttpErrorAnswer {
-  if (err instanceof HttpError) return { status: err.status, body: err.envelope, unexpected: false };
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      body: err.envelope,
+      unexpected: false,
+      ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+    };
+  }
+  if (isDatabaseUnavailable(err)) {
+    return { ...expected(503, 'The database is unavailable. Please retry.', 'database_unavailable'), retryAfterSeconds: 1 };
+  }
   if (err instanceof InvalidResponseId) return expected(404, err.message, 'response_not_found', 'id');
   if (err instanceof RequestNotFound) return expected(404, `No response found with id 'resp_${err.requestId}'.`, 'response_not_found', 'id');
   if (err instanceof Validation) {
@@ -128,4 +147,28 @@ export function trackingUnavailable(): HttpError {
   return new HttpError(503, 'The gateway could not record the request. Please retry.', {
     code: 'tracking_unavailable',
   });
+}
+
+// SQLSTATE classes and codes that mean "the database is not there right now", not "this
+// statement is wrong": connection exceptions (08), operator intervention (57P01-57P03:
+// shutdown, crash, starting up), too many connections (53300).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /timeout exceeded when trying to connect/,
+  /^Client has encountered a connection error/,
+  /is not currently accepting connections/,
+  /the database system is (starting up|shutting down|in recovery mode)/,
+];
+
+/** Whether `err` says the database could not be reached (as opposed to a query being refused). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) return true;
+  if (UNAVAILABLE_MESSAGES.some((re) => re.test(err.message))) return true;
+  // AggregateError (every address refused), or a wrapper whose cause is one of the above.
+  if (err instanceof AggregateError) return err.errors.some(isDatabaseUnavailable);
+  return err.cause !== undefined && err.cause !== err && isDatabaseUnavailable(err.cause);
 }

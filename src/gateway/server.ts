@@ -86,7 +86,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       BACKGROUND_COMPLETION_WINDOW: env.BACKGROUND_COMPLETION_WINDOW,
       FLEX_COMPLETION_WINDOW: env.FLEX_COMPLETION_WINDOW,
       BLOCKING_FLEX_TIMEOUT_MS: env.BLOCKING_FLEX_TIMEOUT_MS,
-      API_KEY_CACHE_TTL_MS: env.API_KEY_CACHE_TTL_MS,
+      ...(env.METRICS_TOKEN !== undefined ? { METRICS_TOKEN: env.METRICS_TOKEN } : {}),
       DURABILITY: env.DURABILITY,
     },
     logger,

@@ -45,7 +45,7 @@ export async function startFlexRole(
     });
     const metrics =
       opts.metrics !== false && env.METRICS_PORT !== undefined
-        ? own(closers, await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT }))
+        ? own(closers, await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT, token: env.METRICS_TOKEN }))
         : undefined;
     return { boss, processor, ...(metrics ? { metricsUrl: metrics.url } : {}), close: () => closeAll(closers) };
   } catch (err) {

@@ -32,7 +32,7 @@ export async function startWorkerRole(opts: RoleOptions & { metrics?: boolean })
     await startWorkerQueues({ boss, db: database.db, logger, events: jobMetricsEvents, ...workerRoleSettings(env) });
     const metrics =
       opts.metrics !== false && env.METRICS_PORT !== undefined
-        ? own(closers, await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT }))
+        ? own(closers, await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT, token: env.METRICS_TOKEN }))
         : undefined;
     return { boss, ...(metrics ? { metricsUrl: metrics.url } : {}), close: () => closeAll(closers) };
   } catch (err) {

@@ -106,7 +106,7 @@ export async function markApiKeysUsed(db: Executor, ids: readonly string[]): Pro
   await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE id = ANY(${sql.param([...ids])}::uuid[])`);
 }
 
-/** Revokes a key; true when this call revoked it. Gateways notice within API_KEY_CACHE_TTL_MS. */
+/** Revokes a key; true when this call revoked it. Gateways notice within their key cache's TTL (gateway/auth.ts). */
 export async function markApiKeyDeleted(db: Executor, id: string): Promise<boolean> {
   const rows = await db
     .update(apiKeys)

@@ -1,9 +1,13 @@
 // GET /healthz (the process is alive), /readyz (it can serve: database and migrations),
-// /metrics (Prometheus text).
+// /metrics (Prometheus text; with METRICS_TOKEN set, only with `Authorization: Bearer` and it).
 import type { FastifyInstance } from 'fastify';
 import { registry } from '../../metrics.ts';
 import type { GatewayContext } from '../context.ts';
-import { envelope } from '../http-errors.ts';
+import { envelope, HttpError } from '../http-errors.ts';
+import { bearerMatcher } from '../../lib/bearer.ts';
+
+const metricsTokenRequired = () =>
+  new HttpError(401, 'GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>".', { code: 'invalid_metrics_token' });
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -18,7 +22,9 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext):
     return reply.code(503).send({ ...envelope(503, `Not ready (${problems}).`, 'not_ready'), checks: readiness.checks });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  const authorized = ctx.config.METRICS_TOKEN === undefined ? () => true : bearerMatcher(ctx.config.METRICS_TOKEN);
+  app.get('/metrics', async (req, reply) => {
+    if (!authorized(req.headers.authorization)) throw metricsTokenRequired();
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });

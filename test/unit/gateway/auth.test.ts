@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { authenticate, bearerToken, checkModel, createKeyCache } from '../../../src/gateway/auth.ts';
+import { authenticate, checkModel, createKeyCache } from '../../../src/gateway/auth.ts';
+import { bearerToken } from '../../../src/lib/bearer.ts';
 import { HttpError } from '../../../src/gateway/http-errors.ts';
 import { generateApiKey, hashApiKey, type ApiKeyOwner } from '../../../src/store/api-keys.ts';
 
