@@ -2,6 +2,7 @@ import type { Executor } from '../db/client.ts';
 import { realtimeStartRow } from '../jobs/handlers/create-response.ts';
 import type { CreateResponsePayload } from '../jobs/definitions.ts';
 import { Coalescer } from '../lib/coalescer.ts';
+import { writeIsolated } from '../store/isolate.ts';
 import { createSingleRequestBatches } from '../store/requests/create.ts';
 
 /**
@@ -24,7 +25,9 @@ export class InlineCreateResponse {
   constructor(db: Executor, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
     this.#writes = new Coalescer(async (items) => {
       const rows = items.map(realtimeStartRow).filter((r) => r !== undefined);
-      if (rows.length > 0) await createSingleRequestBatches(db, rows);
+      // A row the database refuses is written alone without its body (its completion, which
+      // carries the request again, decides its end); its batch-mates are written.
+      if (rows.length > 0) await writeIsolated(rows, (batch) => createSingleRequestBatches(db, batch), (r) => ({ ...r, body: '' }));
     }, opts);
   }
 

@@ -39,6 +39,11 @@ export const createResponsePayload = z.object({
  */
 export const completeResponsePayload = createResponsePayload.omit({ body: true }).extend({
   requestBody: z.string(),
+  /**
+   * Set when the job table refused this record as it was (store/isolate.ts): its bodies are
+   * empty and complete-response records it failed, with RecordRejected.
+   */
+  rejected: z.object({ stage: z.enum(['enqueue', 'store']), code: z.string() }).optional(),
   statusCode: z.number().int().min(100).max(599),
   /** The upstream's answer; for a streamed answer, the final object rebuilt from the stream. */
   responseBody: z.string(),

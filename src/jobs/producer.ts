@@ -1,6 +1,8 @@
 import type { Db as BossDatabase, PgBoss } from 'pg-boss';
 import { jobId } from '../ids.ts';
 import { Coalescer } from '../lib/coalescer.ts';
+import { storableRecord } from '../responses/storable.ts';
+import { writeIsolated } from '../store/isolate.ts';
 import {
   MAX_ENVELOPE_RECORDS,
   MAX_ENVELOPE_TEXT,
@@ -56,8 +58,18 @@ export class Producer {
     await Promise.all([this.#creates.drain(), this.#completes.drain()]);
   }
 
+  /**
+   * Inserts one flush. The job table keeps payloads as jsonb, which refuses a NUL character:
+   * records are made storable first, and a record it still refuses is inserted alone,
+   * without its bodies (complete-response then records it failed, RecordRejected), so its
+   * flush-mates are stored (DESIGN 13).
+   */
   async #insert(queue: TrackingQueue, items: { requestId: string }[], db?: BossDatabase) {
-    await this.#boss.insert(queue, trackingJobs(queue, items), db ? { db } : {});
+    const insert = async (records: { requestId: string }[]) => {
+      await this.#boss.insert(queue, trackingJobs(queue, records), db ? { db } : {});
+      return [];
+    };
+    await writeIsolated(items.map(storableRecord), insert, (record, code) => withoutBodies(queue, record, code));
   }
 }
 
@@ -112,4 +124,10 @@ function textLength(record: object): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A tracking record as it is enqueued when the job table refused it as it was. */
+function withoutBodies(queue: TrackingQueue, record: { requestId: string }, code: string): { requestId: string } {
+  if (queue === QUEUES.createResponse) return { ...record, body: '' } as { requestId: string };
+  return { ...record, requestBody: '', responseBody: '', rejected: { stage: 'enqueue', code } } as { requestId: string };
 }

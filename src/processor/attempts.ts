@@ -3,10 +3,13 @@
 // life is in attempt.ts.
 import type { Db } from '../db/client.ts';
 import { processRequestJobId } from '../db/pgboss.ts';
+import pRetry from 'p-retry';
 import { Coalescer } from '../lib/coalescer.ts';
 import type { Logger } from '../logger.ts';
 import { claimRequestAttempts, type AdmissionLimits, type AttemptToClaim, type ClaimResult } from '../store/requests/attempt-claims.ts';
 import { finishRequestAttempts, type AttemptOutcome } from '../store/requests/attempt-outcomes.ts';
+import { recordRejected } from '../responses/failure-reason.ts';
+import { writeIsolated } from '../store/isolate.ts';
 import { findRequestDetails } from '../store/requests/find.ts';
 import { isTerminal, type RequestDetail } from '../store/requests/rows.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
@@ -59,14 +62,31 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   // its own row was written.
   const terminal = new Coalescer<PendingOutcome>(
     async (items) => {
-      const written = await finishRequestAttempts(deps.db, items.map((i) => i.outcome));
-      items.forEach((item, i) => (item.written = written[i]!));
+      // An answer the database refuses is written alone, the attempt failed with
+      // RecordRejected and no body (so the job completes: a background request whose
+      // answer cannot be stored is not sent upstream again); its batch-mates are written.
+      type Indexed = AttemptOutcome & { index: number };
+      const rejected = (o: Indexed, code: string): Indexed => ({
+        claim: o.claim,
+        index: o.index,
+        state: 'failed',
+        reason: recordRejected({ stage: 'store', code, ...(o.state === 'completed' ? { status: o.status } : {}) }),
+      });
+      const written = await writeIsolated<Indexed, readonly [number, boolean]>(
+        items.map((item, i) => ({ ...item.outcome, index: i })),
+        async (batch) => (await finishRequestAttempts(deps.db, batch)).map((w, k) => [batch[k]!.index, w] as const),
+        rejected,
+      );
+      for (const [index, w] of written) items[index]!.written = w;
     },
     { maxBatch: 64, maxInFlight: 1 },
   );
+  // The upstream has answered: failing the job now would send the request upstream again on
+  // its retry. So a terminal write that fails for want of the database is retried here, for
+  // about a minute, before the job is given back.
   const finish = async (outcome: AttemptOutcome): Promise<boolean> => {
     const item: PendingOutcome = { outcome, written: false };
-    await terminal.add(item);
+    await pRetry(() => terminal.add(item), FINISH_RETRY);
     return item.written;
   };
   const limits: AdmissionLimits | undefined = deps.modelConcurrency && { ...deps.modelConcurrency, claimTtlMs: deps.claimTtlMs };
@@ -119,6 +139,9 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   };
 }
 
+
+/** ~1 minute of retries: 0.1 s doubling to 10 s. */
+const FINISH_RETRY = { retries: 9, factor: 2, minTimeout: 100, maxTimeout: 10_000, randomize: true } as const;
 
 interface PendingOutcome {
   outcome: AttemptOutcome;

@@ -30,8 +30,19 @@ export interface TrackingLostFailure {
   type: 'TrackingLost';
 }
 
+/**
+ * The database refused to store the record as it was (a value out of range, say, that no
+ * sanitising could save): it is stored without its bodies, failed with this. `stage` says
+ * which write refused it (`enqueue`: the job table; `store`: the requests table), `code` is
+ * PostgreSQL's SQLSTATE, `status` the HTTP status the client got, when there was one.
+ */
+export interface RecordRejectedFailure {
+  type: 'RecordRejected';
+  details: { stage: 'enqueue' | 'store'; code: string; status?: number };
+}
+
 // Canceled is deliberately absent: it is a state of the row, not a failure reason.
-export type FailureReason = HttpStatusFailure | TransportFailure | ExpiredFailure | TrackingLostFailure;
+export type FailureReason = HttpStatusFailure | TransportFailure | ExpiredFailure | TrackingLostFailure | RecordRejectedFailure;
 
 export function retriableHttpStatus(status: number, body: string): HttpStatusFailure {
   return { type: 'RetriableHttpStatus', details: { status, body } };
@@ -60,6 +71,10 @@ export function trackingLost(): TrackingLostFailure {
   return { type: 'TrackingLost' };
 }
 
+export function recordRejected(details: RecordRejectedFailure['details']): RecordRejectedFailure {
+  return { type: 'RecordRejected', details };
+}
+
 /** The text stored in `requests.error`. */
 export function serializeFailureReason(reason: FailureReason): string {
   return JSON.stringify(reason);
@@ -82,6 +97,10 @@ const failureReasonSchema: z.ZodType<FailureReason> = z.lazy(() =>
         .optional(),
     }),
     z.object({ type: z.literal('TrackingLost') }),
+    z.object({
+      type: z.literal('RecordRejected'),
+      details: z.object({ stage: z.enum(['enqueue', 'store']), code: z.string(), status: z.number().int().optional() }),
+    }),
   ]),
 );
 
@@ -166,6 +185,12 @@ export function failureReasonToError(reason: FailureReason): ParsedError {
       return serverError(
         'tracking_lost',
         'The gateway stopped tracking this request before the upstream answered; it was not retried',
+      );
+    case 'RecordRejected':
+      return serverError(
+        'record_rejected',
+        `The answer could not be stored as it was (the database refused it, SQLSTATE ${reason.details.code}); ` +
+          'its bodies were dropped',
       );
   }
 }

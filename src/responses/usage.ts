@@ -1,4 +1,5 @@
 import { decodeResponseBody } from './stored-body.ts';
+import { MAX_INT4, storableCount } from './storable.ts';
 
 /** Token counts extracted from an upstream answer at completion time, for analytics. */
 export interface Usage {
@@ -7,7 +8,9 @@ export interface Usage {
   totalTokens: number | null;
 }
 
-const int = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
+// Counts are clamped to what the int4 columns hold: one absurd answer must not fail the
+// statement that records it with others.
+const int = storableCount;
 
 /**
  * Reads `usage` from a chat completion (prompt/completion tokens), a Responses object
@@ -22,7 +25,7 @@ export function extractUsage(responseBody: string): Usage | undefined {
   const u = usage as Record<string, unknown>;
   const prompt = int(u.prompt_tokens) ?? int(u.input_tokens);
   const completion = int(u.completion_tokens) ?? int(u.output_tokens);
-  const total = int(u.total_tokens) ?? (prompt !== null && completion !== null ? prompt + completion : null);
+  const total = int(u.total_tokens) ?? (prompt !== null && completion !== null ? Math.min(prompt + completion, MAX_INT4) : null);
   if (prompt === null && completion === null && total === null) return undefined;
   return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
 }

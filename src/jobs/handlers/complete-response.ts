@@ -1,5 +1,7 @@
 import type { Executor } from '../../db/client.ts';
-import { completeResponsesIdempotent, type RealtimeCompletion } from '../../store/requests/complete.ts';
+import type { Logger } from '../../logger.ts';
+import { writeIsolated } from '../../store/isolate.ts';
+import { completeResponsesIdempotent, rejectedCompletion, type RealtimeCompletion } from '../../store/requests/complete.ts';
 import type { CompleteResponsePayload } from '../definitions.ts';
 import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 
@@ -10,7 +12,7 @@ import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
  * one attempt has committed.
  */
 export function completeResponseHandler(db: Executor): BatchHandler<CompleteResponsePayload> {
-  return async (jobs) => {
+  return async (jobs, log) => {
     const outcomes = new Map<string, Outcome>();
     const rows: RealtimeCompletion[] = [];
     for (const job of jobs) {
@@ -32,13 +34,29 @@ export function completeResponseHandler(db: Executor): BatchHandler<CompleteResp
         responseBody: p.responseBody,
         startedAt: new Date(p.startedAt),
         finishedAt: new Date(p.finishedAt),
+        ...(p.rejected ? { rejected: p.rejected } : {}),
       });
     }
-    const result = new Map(await inStatements(rows, (slice) => completeResponsesIdempotent(db, slice)));
+    // A record the database refuses is written alone, without its bodies; its batch-mates are written.
+    const result = new Map(
+      await inStatements(rows, (slice) =>
+        writeIsolated(
+          slice,
+          async (batch) => completeResponsesIdempotent(db, batch),
+          (r, code) => rejectedCompletion(r, 'store', code),
+          (r, code) => rejectedLog(log, r.requestId, code),
+        ),
+      ),
+    );
     for (const job of jobs) {
       if (outcomes.has(job.id)) continue;
       outcomes.set(job.id, { status: 'completed', output: { outcome: result.get(job.data.requestId) } });
     }
     return outcomes;
   };
+}
+
+/** One line for a record stored without its bodies: its id and the database's code, nothing of its data. */
+export function rejectedLog(log: Logger, requestId: string, code: string): void {
+  log.error({ requestId, code }, 'the database refused a record; stored without its bodies, failed with RecordRejected');
 }

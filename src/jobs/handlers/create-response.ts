@@ -1,6 +1,8 @@
 import type { Executor } from '../../db/client.ts';
 import { createSingleRequestBatches, type NewRequest } from '../../store/requests/create.ts';
+import { writeIsolated } from '../../store/isolate.ts';
 import type { CreateResponsePayload } from '../definitions.ts';
+import { rejectedLog } from './complete-response.ts';
 import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
 
 /** The `processing` row create-response writes; undefined for an untracked (ownerless) key. */
@@ -29,7 +31,7 @@ export function realtimeStartRow(p: CreateResponsePayload): NewRequest | undefin
  * be downgraded. The whole batch is one statement (or one per MAX_ROWS_PER_STATEMENT records).
  */
 export function createResponseHandler(db: Executor): BatchHandler<CreateResponsePayload> {
-  return async (jobs) => {
+  return async (jobs, log) => {
     const outcomes = new Map<string, Outcome>();
     const rows: NewRequest[] = [];
     for (const job of jobs) {
@@ -37,7 +39,13 @@ export function createResponseHandler(db: Executor): BatchHandler<CreateResponse
       if (row) rows.push(row);
       else outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
     }
-    const inserted = new Set(await inStatements(rows, (slice) => createSingleRequestBatches(db, slice)));
+    // A row the database refuses is written alone without its body (complete-response, which
+    // carries the request again, decides its end); its batch-mates are written.
+    const inserted = new Set(
+      await inStatements(rows, (slice) =>
+        writeIsolated(slice, (batch) => createSingleRequestBatches(db, batch), (r) => ({ ...r, body: '' }), (r, code) => rejectedLog(log, r.requestId, code)),
+      ),
+    );
     for (const job of jobs) {
       if (outcomes.has(job.id)) continue;
       outcomes.set(job.id, { status: 'completed', output: { inserted: inserted.has(job.data.requestId) } });

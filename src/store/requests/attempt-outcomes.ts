@@ -3,6 +3,7 @@ import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import type { RequestRow } from '../../db/schema/index.ts';
 import { serializeFailureReason, type FailureReason } from '../../responses/failure-reason.ts';
+import { storableText } from '../../responses/storable.ts';
 import { extractUsage } from '../../responses/usage.ts';
 import type { AttemptClaim } from './attempt-claims.ts';
 import { toRequestRow, withTerminalNotify } from './rows.ts';
@@ -50,8 +51,9 @@ export async function completeRequestAttempt(
   db: Executor,
   claim: AttemptClaim,
   status: number,
-  body: string,
+  answer: string,
 ): Promise<RequestRow | undefined> {
+  const body = storableText(answer);
   const usage = extractUsage(body);
   return terminalWrite(
     db,
@@ -72,8 +74,9 @@ export async function failRequestAttempt(
   db: Executor,
   claim: AttemptClaim,
   reason: FailureReason,
-  http?: { status: number; body: string },
+  answer?: { status: number; body: string },
 ): Promise<RequestRow | undefined> {
+  const http = answer && { status: answer.status, body: storableText(answer.body) };
   return terminalWrite(
     db,
     claim,
@@ -104,8 +107,10 @@ export async function finishRequestAttempts(db: Executor, outcomes: readonly Att
   });
   const rows = order.map((i) => {
     const o = outcomes[i]!;
-    const http = o.state === 'completed' ? { status: o.status, body: o.body } : o.http;
-    const usage = o.state === 'completed' ? extractUsage(o.body) : undefined;
+    // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
+    const answer = o.state === 'completed' ? { status: o.status, body: o.body } : o.http;
+    const http = answer && { status: answer.status, body: storableText(answer.body) };
+    const usage = o.state === 'completed' && http ? extractUsage(http.body) : undefined;
     return {
       idx: i,
       id: o.claim.requestId,

@@ -3,7 +3,8 @@ import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import { requests, type RequestRow, type ServiceTier } from '../../db/schema/index.ts';
 import { RequestNotFound, RequestStateConflict } from '../../errors.ts';
-import { nonRetriableHttpStatus, serializeFailureReason } from '../../responses/failure-reason.ts';
+import { nonRetriableHttpStatus, recordRejected, serializeFailureReason, type FailureReason } from '../../responses/failure-reason.ts';
+import { storableRecord, storableText } from '../../responses/storable.ts';
 import { extractUsage } from '../../responses/usage.ts';
 import { TERMINAL_SQL, toRequestRow, uniqueSorted, withTerminalNotify } from './rows.ts';
 
@@ -21,6 +22,8 @@ export interface RealtimeCompletion {
   apiKeyId: string | null;
   statusCode: number;
   responseBody: string;
+  /** The record was refused as it was (store/isolate.ts): it is stored failed, without bodies. */
+  rejected?: { stage: 'enqueue' | 'store'; code: string };
   startedAt: Date;
   finishedAt: Date;
 }
@@ -40,12 +43,14 @@ export async function completeResponsesIdempotent(
   db: Executor,
   items: readonly RealtimeCompletion[],
 ): Promise<Map<string, CompletionOutcome>> {
-  const rows = uniqueSorted(items).map((r) => {
-    const usage = r.statusCode < 400 ? extractUsage(r.responseBody) : undefined;
+  // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
+  const rows = uniqueSorted(items).map(storableRecord).map((r) => {
+    const ok = r.statusCode < 400 && r.rejected === undefined;
+    const usage = ok ? extractUsage(r.responseBody) : undefined;
     return {
       ...r,
-      state: r.statusCode < 400 ? 'completed' : 'failed',
-      error: r.statusCode < 400 ? null : serializeFailureReason(nonRetriableHttpStatus(r.statusCode, r.responseBody)),
+      state: ok ? 'completed' : 'failed',
+      error: ok ? null : serializeFailureReason(failureOf(r)),
       promptTokens: usage?.promptTokens ?? null,
       completionTokens: usage?.completionTokens ?? null,
       totalTokens: usage?.totalTokens ?? null,
@@ -127,6 +132,21 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
   ),
 );
 
+function failureOf(r: RealtimeCompletion): FailureReason {
+  if (r.rejected) return recordRejected({ ...r.rejected, status: r.statusCode });
+  return nonRetriableHttpStatus(r.statusCode, r.responseBody);
+}
+
+/**
+ * A completion refused as it was, as it is stored instead: failed with its reason, without
+ * the values it brought (bodies, and its times, replaced by the time of writing), keeping
+ * what identifies it (ids, owner, model, status).
+ */
+export function rejectedCompletion(r: RealtimeCompletion, stage: 'enqueue' | 'store', code: string): RealtimeCompletion {
+  const now = new Date();
+  return { ...r, requestBody: '', responseBody: '', startedAt: now, finishedAt: now, rejected: { stage, code } };
+}
+
 export async function completeResponseIdempotent(db: Executor, item: RealtimeCompletion): Promise<CompletionOutcome> {
   return (await completeResponsesIdempotent(db, [item])).get(item.requestId)!;
 }
@@ -149,7 +169,8 @@ async function terminalTransition(db: Executor, id: string, set: SQL): Promise<R
  * with the status and body kept and a NonRetriableHttpStatus reason.
  * @throws RequestNotFound, RequestStateConflict (the row is already terminal)
  */
-export async function completeRequest(db: Executor, id: string, status: number, body: string): Promise<RequestRow> {
+export async function completeRequest(db: Executor, id: string, status: number, answer: string): Promise<RequestRow> {
+  const body = storableText(answer);
   if (status >= 400) {
     const reason = serializeFailureReason(nonRetriableHttpStatus(status, body));
     return terminalTransition(

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import type { ServiceTier } from '../../db/schema/index.ts';
+import { storableRecord } from '../../responses/storable.ts';
 import { uniqueSorted } from './rows.ts';
 
 /** Creating request rows: a batch of one and its request, in any initial state. */
@@ -29,7 +30,8 @@ export interface NewRequest {
  * (complete-response may have made it terminal first). Returns the ids it inserted.
  */
 export async function createSingleRequestBatches(db: Executor, items: readonly NewRequest[]): Promise<Set<string>> {
-  const rows = uniqueSorted(items);
+  // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
+  const rows = uniqueSorted(items).map(storableRecord);
   if (rows.length === 0) return new Set();
   if (rows.length === 1) {
     // The common case off-peak (sequential requests): plain VALUES plan and execute in
