@@ -63,7 +63,14 @@ export const envSchema = z.object({
   FLEX_COMPLETION_WINDOW: duration('1h'),
   BACKGROUND_COMPLETION_WINDOW: duration('10m'),
   BLOCKING_FLEX_TIMEOUT_MS: positiveInt(600_000),
-  REALTIME_STALE_AFTER: duration('15m'),
+  /**
+   * The sweeper fails a realtime row nobody finished for this long (TrackingLost; a late
+   * record still wins). complete-response's own retries are fitted inside half of it
+   * (jobs/definitions.ts), which needs at least a minute.
+   */
+  REALTIME_STALE_AFTER: duration('15m').refine((v) => parseDuration(v)! >= 60_000, {
+    message: "must be at least 1m: complete-response's own retries (and a stuck attempt's 20 s expiry) must finish before the sweep",
+  }),
   /**
    * Concurrent upstream calls per model across all flex processes. 64 because an OpenAI-
    * compatible model server batches far more sequences than that (vLLM's default is 256),

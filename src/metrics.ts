@@ -70,6 +70,13 @@ export const recordWaits = new Gauge({
   registers: [registry],
 });
 
+/** Realtime requests this gateway holds until their completion is stored (their rows are kept from the sweeper). */
+export const heldRequests = new Gauge({
+  name: 'volley_realtime_requests_held',
+  help: 'Realtime requests held by this gateway from their record until their completion is stored',
+  registers: [registry],
+});
+
 let pollerWaitersSource: (() => number) | undefined;
 
 /** Requests a blocking flex call is waiting on in this process. */

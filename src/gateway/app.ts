@@ -15,6 +15,8 @@ import { registerCreateRoutes } from './routes/create.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
 import { createCompletionTracker } from './tracking.ts';
+import { HeldRequests } from './held-requests.ts';
+import { parseDuration } from '../lib/duration.ts';
 
 export type { GatewayDeps } from './context.ts';
 
@@ -31,7 +33,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     keys: deps.keys ?? defaultKeyCache(deps),
     tracker: deps.tracker ?? createCompletionTracker({ enqueue: (p) => deps.jobs.enqueueCompleteResponse(p), logger }),
     readiness: deps.readiness ?? databaseReadiness(deps.db),
+    held: new HeldRequests(),
   };
+  ctx.held.start(deps.db, parseDuration(deps.config.REALTIME_STALE_AFTER)!, logger);
 
   const app = Fastify({
     // One access-log line per request from the onResponse hook below, instead of Fastify's
@@ -95,6 +99,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.addHook('onClose', async () => {
     clearInterval(reaper);
     await ctx.tracker.flush(TRACKING_FLUSH_TIMEOUT_MS);
+    ctx.held.stop();
   });
 
   return app;

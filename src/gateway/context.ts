@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { ResponseObject } from '../responses/response-object.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { KeyCache } from './auth.ts';
+import type { HeldRequests } from './held-requests.ts';
 import type { CompletionTracker } from './tracking.ts';
 
 export type GatewayConfig = Pick<
@@ -19,6 +20,7 @@ export type GatewayConfig = Pick<
   | 'FLEX_COMPLETION_WINDOW'
   | 'BLOCKING_FLEX_TIMEOUT_MS'
   | 'DURABILITY'
+  | 'REALTIME_STALE_AFTER'
   | 'METRICS_TOKEN'
 >;
 
@@ -73,5 +75,7 @@ export interface GatewayContext extends GatewayDeps {
   markerKey: Buffer;
   keys: KeyCache;
   tracker: CompletionTracker;
+  /** Realtime requests held until their completion is stored; their rows are kept from the sweeper. */
+  held: HeldRequests;
   readiness: () => Promise<Readiness>;
 }

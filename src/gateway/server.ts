@@ -88,6 +88,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       BLOCKING_FLEX_TIMEOUT_MS: env.BLOCKING_FLEX_TIMEOUT_MS,
       ...(env.METRICS_TOKEN !== undefined ? { METRICS_TOKEN: env.METRICS_TOKEN } : {}),
       DURABILITY: env.DURABILITY,
+      REALTIME_STALE_AFTER: env.REALTIME_STALE_AFTER,
     },
     logger,
     db: database.db,

@@ -16,8 +16,8 @@ export interface CompletionTrackerOptions {
 }
 
 export interface CompletionTracker {
-  /** Starts storing the completion; returns at once. */
-  complete(payload: CompleteResponsePayload): void;
+  /** Starts storing the completion; returns at once, with a promise of it stored (never rejected). */
+  complete(payload: CompleteResponsePayload): Promise<void>;
   /** Resolves when every completion accepted so far is stored, or after `timeoutMs`. */
   flush(timeoutMs: number): Promise<{ unsaved: number }>;
   readonly pending: number;
@@ -57,6 +57,7 @@ export function createCompletionTracker(opts: CompletionTrackerOptions): Complet
       });
       inFlight.add(done);
       trackingPending.inc();
+      return done;
     },
     async flush(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;

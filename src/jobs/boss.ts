@@ -3,7 +3,7 @@ import { openDatabase } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Listener } from '../poller/listener.ts';
 import { bossDatabase } from './boss-database.ts';
-import { DEAD_LETTER_OPTIONS, QUEUE_OPTIONS, QUEUES, deadLetterQueue, type QueueName } from './definitions.ts';
+import { DEAD_LETTER_OPTIONS, QUEUES, deadLetterQueue, queueOptions, type QueueName } from './definitions.ts';
 
 export interface BossOptions {
   url: string;
@@ -19,6 +19,8 @@ export interface BossOptions {
   /** Run maintenance and cron scheduling (one role per deployment is enough; harmless if more). */
   supervise?: boolean;
   schedule?: boolean;
+  /** REALTIME_STALE_AFTER: the tracking queues' retries are fitted inside it (definitions.ts). */
+  staleAfterMs?: number;
   extra?: Partial<ConstructorOptions>;
 }
 
@@ -42,7 +44,7 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   boss.once('stopped', () => void database.close().catch(() => {}));
   try {
     await boss.start();
-    await createQueues(boss);
+    await createQueues(boss, opts.staleAfterMs);
   } catch (err) {
     await database.close().catch(() => {});
     throw err;
@@ -55,14 +57,15 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
  * that already exist get the current options too (createQueue leaves an existing queue as
  * it was), so a changed option takes effect with the next deploy.
  */
-export async function createQueues(boss: PgBoss): Promise<void> {
+export async function createQueues(boss: PgBoss, staleAfterMs?: number): Promise<void> {
+  const options = queueOptions(staleAfterMs);
   for (const queue of Object.values(QUEUES) as QueueName[]) {
-    for (const [name, options] of [
+    for (const [name, o] of [
       [deadLetterQueue(queue), DEAD_LETTER_OPTIONS],
-      [queue, QUEUE_OPTIONS[queue]],
+      [queue, options[queue]],
     ] as const) {
-      await boss.createQueue(name, options);
-      await boss.updateQueue(name, options);
+      await boss.createQueue(name, o);
+      await boss.updateQueue(name, o);
     }
   }
 }

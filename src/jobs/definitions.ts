@@ -119,39 +119,76 @@ export const ENVELOPES: Partial<Record<QueueName, z.ZodType<{ records: unknown[]
  */
 const TRACKING_JOB_RETENTION_SECONDS = 3_600;
 
-/** create-response and complete-response: short jobs, retried for about an hour. */
-const TRACKING_QUEUE: Omit<Queue, 'name'> = {
-  retryLimit: 12,
-  retryDelay: 1,
-  retryBackoff: true,
-  retryDelayMax: 300,
-  expireInSeconds: 120,
-  deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
-  notify: true,
-};
+/** The sweep threshold REALTIME_STALE_AFTER defaults to (config.ts). */
+export const DEFAULT_STALE_AFTER_MS = 15 * 60_000;
 
-export const QUEUE_OPTIONS: Record<QueueName, Omit<Queue, 'name'>> = {
-  [QUEUES.createResponse]: { ...TRACKING_QUEUE, deadLetter: deadLetterQueue(QUEUES.createResponse) },
-  [QUEUES.completeResponse]: { ...TRACKING_QUEUE, deadLetter: deadLetterQueue(QUEUES.completeResponse) },
-  [QUEUES.processRequest]: {
-    retryLimit: 20,
+/**
+ * create-response and complete-response: short jobs, retried with exponential backoff for at
+ * most half the sweep threshold. The sweeper fails a realtime row nobody finished after
+ * REALTIME_STALE_AFTER; a late record still wins (complete-response overwrites TrackingLost),
+ * but the sweep must not fire while complete-response's own retries are still going (DESIGN
+ * 13), so their horizon is fitted inside the threshold: a stuck attempt's expiry plus every
+ * backoff delay. At the default 15 minutes that is 9 retries over ~5 minutes plus a 2-minute
+ * expiry; at the smallest threshold accepted (30 s), 3 retries and a 20-second expiry.
+ */
+export function trackingQueuePolicy(staleAfterMs: number): Omit<Queue, 'name'> {
+  const staleS = staleAfterMs / 1_000;
+  const expireInSeconds = Math.round(Math.min(120, Math.max(20, staleS / 6)));
+  const retryDelayMax = Math.max(1, Math.min(300, Math.floor(staleS / 10)));
+  let retryLimit = 0;
+  while (retryLimit < 12 && trackingHorizonSeconds(retryLimit + 1, retryDelayMax, expireInSeconds) <= staleS / 2) retryLimit++;
+  return {
+    retryLimit,
     retryDelay: 1,
     retryBackoff: true,
-    retryDelayMax: 60,
-    // Upstream calls can take minutes (UPSTREAM_TIMEOUT_MS defaults to 10 minutes).
-    expireInSeconds: 15 * 60,
-    // A flex process that dies mid-call (SIGKILL, OOM) is noticed within about this long and
-    // its job handed to another process; pg-boss refreshes the heartbeat while the handler runs.
-    heartbeatSeconds: 10,
+    retryDelayMax,
+    expireInSeconds,
+    deleteAfterSeconds: TRACKING_JOB_RETENTION_SECONDS,
     notify: true,
-    deadLetter: deadLetterQueue(QUEUES.processRequest),
-  },
-  [QUEUES.sweep]: {
-    retryLimit: 1,
-    expireInSeconds: 300,
-    deadLetter: deadLetterQueue(QUEUES.sweep),
-  },
-};
+  };
+}
+
+/** Seconds from a tracking job's first attempt until its last retry has started, at worst. */
+function trackingHorizonSeconds(retries: number, delayMax: number, expireIn: number): number {
+  let total = expireIn;
+  for (let k = 0; k < retries; k++) total += Math.min(2 ** k, delayMax);
+  return total;
+}
+
+/** complete-response's retry horizon for a policy, in milliseconds (tests, and the config check). */
+export function trackingRetryHorizonMs(policy: Omit<Queue, 'name'>): number {
+  return trackingHorizonSeconds(policy.retryLimit ?? 0, policy.retryDelayMax ?? 1, policy.expireInSeconds ?? 0) * 1_000;
+}
+
+/** Every queue's options, for the deployment's sweep threshold. */
+export function queueOptions(staleAfterMs: number = DEFAULT_STALE_AFTER_MS): Record<QueueName, Omit<Queue, 'name'>> {
+  const tracking = trackingQueuePolicy(staleAfterMs);
+  return {
+    [QUEUES.createResponse]: { ...tracking, deadLetter: deadLetterQueue(QUEUES.createResponse) },
+    [QUEUES.completeResponse]: { ...tracking, deadLetter: deadLetterQueue(QUEUES.completeResponse) },
+    [QUEUES.processRequest]: {
+      retryLimit: 20,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 60,
+      // Upstream calls can take minutes (UPSTREAM_TIMEOUT_MS defaults to 10 minutes).
+      expireInSeconds: 15 * 60,
+      // A flex process that dies mid-call (SIGKILL, OOM) is noticed within about this long and
+      // its job handed to another process; pg-boss refreshes the heartbeat while the handler runs.
+      heartbeatSeconds: 10,
+      notify: true,
+      deadLetter: deadLetterQueue(QUEUES.processRequest),
+    },
+    [QUEUES.sweep]: {
+      retryLimit: 1,
+      expireInSeconds: 300,
+      deadLetter: deadLetterQueue(QUEUES.sweep),
+    },
+  };
+}
+
+/** The options at the default threshold; process-request's and sweep's never depend on it. */
+export const QUEUE_OPTIONS = queueOptions();
 
 /** Dead-letter queues keep their jobs for inspection (and redrive) for 30 days. */
 export const DEAD_LETTER_OPTIONS: Omit<Queue, 'name'> = {

@@ -6,7 +6,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { startBoss } from '../jobs/boss.ts';
 import { Listener } from '../poller/listener.ts';
 import { startFlexRole, type FlexRole } from './flex.ts';
-import { closeAll, own, SUPERVISE, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
 import { startWebRole, type WebRole, type WebRoleOptions } from './web.ts';
 import { startWorkerRole, type WorkerRole } from './worker.ts';
 
@@ -30,7 +30,7 @@ export async function startAllRoles(opts: Omit<WebRoleOptions, 'shared'> & Pick<
     let flex: FlexRole | undefined;
     // Closed after pg-boss stopped fetching (see roles/flex.ts).
     closers.push(async () => flex?.close());
-    const boss = own(closers, await startBoss({ url: databaseUrl, logger, listener, extra: SUPERVISE }), (b) =>
+    const boss = own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), listener, extra: SUPERVISE }), (b) =>
       b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
     );
     const shared = { database, listener, boss };

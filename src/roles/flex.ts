@@ -6,7 +6,7 @@ import { requestProcessorSettings, startRequestProcessor, type RequestProcessor 
 import { jobMetricsEvents } from '../jobs/run.ts';
 import { Listener } from '../poller/listener.ts';
 import { startMetricsServer } from './metrics-server.ts';
-import { closeAll, own, SUPERVISE, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
 
 export interface FlexRole {
   boss: PgBoss;
@@ -32,7 +32,7 @@ export async function startFlexRole(
     closers.push(async () => processor?.stop());
     const boss =
       shared.boss ??
-      own(closers, await startBoss({ url: databaseUrl, logger, listener, extra: SUPERVISE }), (b) =>
+      own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), listener, extra: SUPERVISE }), (b) =>
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
     processor = await startRequestProcessor({

@@ -1,6 +1,7 @@
 // What every role is started with, and the shared pieces `npm start` hands to all of them.
 import type { PgBoss } from 'pg-boss';
 import type { Env } from '../config.ts';
+import { parseDuration } from '../lib/duration.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Listener } from '../poller/listener.ts';
@@ -41,4 +42,9 @@ export async function closeAll(closers: readonly (() => Promise<unknown>)[]): Pr
 export function own<T>(closers: (() => Promise<unknown>)[], thing: T, close?: (t: T) => Promise<unknown>): T {
   closers.push(() => (close ? close(thing) : (thing as unknown as { close(): Promise<unknown> }).close()));
   return thing;
+}
+
+/** REALTIME_STALE_AFTER in milliseconds (validated as a duration when the configuration loads). */
+export function staleAfterMs(env: Env): number {
+  return parseDuration(env.REALTIME_STALE_AFTER)!;
 }

@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from '../gateway/server.ts';
 import { startBoss } from '../jobs/boss.ts';
 import { Listener } from '../poller/listener.ts';
-import { closeAll, own, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, type RoleOptions } from './shared.ts';
 
 export interface WebRoleOptions extends RoleOptions {
   upstreamUrl: string;
@@ -30,7 +30,7 @@ export async function startWebRole(opts: WebRoleOptions): Promise<WebRole> {
     // The web role only produces jobs: no maintenance, no cron, no workers, no LISTEN.
     const boss =
       shared.boss ??
-      own(closers, await startBoss({ url: databaseUrl, logger, supervise: false, schedule: false }), (b) =>
+      own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), supervise: false, schedule: false }), (b) =>
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
     const gateway = await startGateway({

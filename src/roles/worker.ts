@@ -6,7 +6,7 @@ import { startWorkerQueues, workerRoleSettings } from '../jobs/response-workers.
 import { jobMetricsEvents } from '../jobs/run.ts';
 import { Listener } from '../poller/listener.ts';
 import { startMetricsServer } from './metrics-server.ts';
-import { closeAll, own, SUPERVISE, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
 
 export interface WorkerRole {
   boss: PgBoss;
@@ -26,7 +26,7 @@ export async function startWorkerRole(opts: RoleOptions & { metrics?: boolean })
     // failed back to pg-boss and retried by another worker, so nothing is lost.
     const boss =
       shared.boss ??
-      own(closers, await startBoss({ url: databaseUrl, logger, listener, extra: SUPERVISE }), (b) =>
+      own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), listener, extra: SUPERVISE }), (b) =>
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
     await startWorkerQueues({ boss, db: database.db, logger, events: jobMetricsEvents, ...workerRoleSettings(env) });

@@ -71,6 +71,32 @@ async function realtime(
     createdBy: owner.userId,
     apiKeyId: owner.id,
   };
+  // Held from its record until its completion is stored: the sweeper leaves its row alone.
+  ctx.held.hold(requestId);
+  let completing: Promise<void> | undefined;
+  try {
+    ({ completing } = await realtimeHeld(ctx, endpoint, reply, request, body, created, startedAt));
+  } finally {
+    if (completing) void completing.finally(() => ctx.held.release(requestId));
+    else ctx.held.release(requestId);
+  }
+  return reply;
+}
+
+/**
+ * The held part of path 1; once the reply is sent, resolves with the completion's storing
+ * (wrapped: awaiting a promise of a promise would wait for the storing too).
+ */
+async function realtimeHeld(
+  ctx: GatewayContext,
+  endpoint: CreateEndpoint,
+  reply: FastifyReply,
+  request: CreateRequest,
+  body: JsonBody,
+  created: CreateResponsePayload,
+  startedAt: Date,
+): Promise<{ completing: Promise<void> }> {
+  const { requestId } = created;
   const recording = ctx.jobs.enqueueCreateResponse(created).then(
     () => void (ctx.recording.healthy = true),
     (err: unknown) => {
@@ -117,7 +143,7 @@ async function realtime(
     result = { status: 500, body: JSON.stringify(INTERNAL_ERROR) };
   }
   const { body: requestBody, ...rest } = created;
-  ctx.tracker.complete({
+  const completing = ctx.tracker.complete({
     ...rest,
     requestBody,
     statusCode: result.status,
@@ -125,7 +151,7 @@ async function realtime(
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
   });
-  return reply;
+  return { completing };
 }
 
 /** Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. */

@@ -3,7 +3,7 @@ import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import { requests, type RequestRow, type ServiceTier } from '../../db/schema/index.ts';
 import { RequestNotFound, RequestStateConflict } from '../../errors.ts';
-import { nonRetriableHttpStatus, recordRejected, serializeFailureReason, type FailureReason } from '../../responses/failure-reason.ts';
+import { nonRetriableHttpStatus, recordRejected, serializeFailureReason, trackingLost, type FailureReason } from '../../responses/failure-reason.ts';
 import { storableRecord, storableText } from '../../responses/storable.ts';
 import { extractUsage } from '../../responses/usage.ts';
 import { TERMINAL_SQL, toRequestRow, uniqueSorted, withTerminalNotify } from './rows.ts';
@@ -33,9 +33,13 @@ export type CompletionOutcome = 'changed' | 'already-terminal';
 
 const p = (name: string) => sql.placeholder(name);
 
+/** The `error` the sweeper writes; the one terminal value complete-response may overwrite. */
+const TRACKING_LOST = serializeFailureReason(trackingLost());
+
 /**
  * What complete-response runs: create each row if it is missing and make it terminal, in
- * one statement (one transaction), treating "already terminal" as success. A single upsert
+ * one statement (one transaction), treating "already terminal" as success. A row the sweeper
+ * failed as TrackingLost is the exception: the late record wins. A single upsert
  * replaces the reference's update/insert/update sequence, so there is no window in which a
  * concurrent create-response could slip in between.
  */
@@ -111,7 +115,9 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
       total_tokens = excluded.total_tokens,
       response_size = excluded.response_size,
       updated_at = now()
-    WHERE r.state NOT IN ${TERMINAL_SQL}
+    -- A late record wins over the sweeper (DESIGN 13): a row swept as TrackingLost (nobody
+    -- had finished it) becomes what its complete-response says. No other terminal row moves.
+    WHERE r.state NOT IN ${TERMINAL_SQL} OR (r.state = 'failed' AND r.error = ${TRACKING_LOST})
     RETURNING r.id`,
     sql`input AS (
       SELECT * FROM unnest(

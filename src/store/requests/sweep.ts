@@ -7,9 +7,11 @@ import { withTerminalNotify } from './rows.ts';
 
 /**
  * The sweeper (DESIGN 8.3): realtime rows (`background` false, a `0s` batch, never claimed
- * by the processor) still `processing` `staleAfterMs` after they started lost their gateway
- * mid-request. They become `failed` with TrackingLost, at most `limit` per call, and are
- * never sent upstream again. Returns the ids it failed.
+ * by the processor) still `processing` and untouched for `staleAfterMs` lost their gateway
+ * mid-request: a gateway touches the rows of every request it still holds (a long stream, a
+ * completion it is still storing) well within that time (touchRequests). They become
+ * `failed` with TrackingLost, at most `limit` per call, and are never sent upstream again;
+ * a late complete-response still wins. Returns the ids it failed.
  */
 export async function failLostRealtimeRequests(
   db: Executor,
@@ -21,7 +23,7 @@ export async function failLostRealtimeRequests(
       UPDATE requests r SET state = 'failed', error = ${reason}, failed_at = now(), updated_at = now()
       WHERE r.id IN (
         SELECT s.id FROM requests s JOIN batches b ON b.id = s.batch_id
-        WHERE s.state = 'processing' AND s.started_at < now() - make_interval(secs => ${input.staleAfterMs / 1_000})
+        WHERE s.state = 'processing' AND s.updated_at < now() - make_interval(secs => ${input.staleAfterMs / 1_000})
           AND NOT s.background AND s.claimed_at IS NULL AND b.completion_window = '0s'
         ORDER BY s.started_at
         LIMIT ${input.limit ?? 1_000}
@@ -66,3 +68,15 @@ export async function failAbandonedBackgroundRequests(
   return result.rows.map((r) => r.id);
 }
 
+
+/**
+ * Marks rows as still held by a live gateway (their `updated_at`), so the sweeper leaves
+ * them alone: the gateway runs it for every realtime request it holds, a few times per
+ * sweep threshold. Rows already terminal, or not yet written, are not touched.
+ */
+export async function touchRequests(db: Executor, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.execute(
+    sql`UPDATE requests SET updated_at = now() WHERE id = ANY(${sql.param([...ids])}::uuid[]) AND state = 'processing'`,
+  );
+}

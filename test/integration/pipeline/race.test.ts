@@ -182,7 +182,8 @@ describe('duplicate and stale attempts', () => {
         return rows.length > 0 ? true : undefined;
       }, { what: 'the stale attempt to wait on the row lock' });
       await client.query(
-        `UPDATE requests SET state = 'failed', error = '{"type":"TrackingLost"}', failed_at = now() WHERE id = $1`,
+        // A terminal state no complete-response may overwrite (TrackingLost is the one it may).
+        `UPDATE requests SET state = 'failed', error = '{"type":"NetworkError","details":{"error":"newer"}}', failed_at = now() WHERE id = $1`,
         [r.create.requestId],
       );
       await client.query('COMMIT');
@@ -191,7 +192,7 @@ describe('duplicate and stale attempts', () => {
       client.release();
     }
     // The row was terminal when the stale attempt got the lock: its guard skipped it.
-    expect(await row(r.create.requestId)).toMatchObject({ state: 'failed', error: '{"type":"TrackingLost"}' });
+    expect(await row(r.create.requestId)).toMatchObject({ state: 'failed', error: '{"type":"NetworkError","details":{"error":"newer"}}' });
   });
 
   it('rows without an owner are not tracked', async () => {

@@ -184,7 +184,7 @@ describe('sweeper', () => {
       completionWindow: opts.window ?? '0s',
       expiresAt: null,
     });
-    await h.t.db.execute(sql`UPDATE requests SET started_at = now() - make_interval(mins => ${opts.minutesAgo}),
+    await h.t.db.execute(sql`UPDATE requests SET started_at = now() - make_interval(mins => ${opts.minutesAgo}), updated_at = now() - make_interval(mins => ${opts.minutesAgo}),
       claimed_at = CASE WHEN ${opts.claimed ?? false} THEN now() END WHERE id = ${id}`);
     return id;
   }

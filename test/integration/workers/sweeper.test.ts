@@ -19,7 +19,7 @@ describe('the scheduled sweep', () => {
   it('runs the jobs pg-boss cron sends, including a null payload, and fails stale realtime rows', async () => {
     const r = realtimeRequest();
     await new InlineCreateResponse(p.t.db).record(r.create);
-    await p.t.pool.query(`UPDATE requests SET started_at = now() - interval '2 hours' WHERE id = $1`, [r.create.requestId]);
+    await p.t.pool.query(`UPDATE requests SET started_at = now() - interval '2 hours', updated_at = now() - interval '2 hours' WHERE id = $1`, [r.create.requestId]);
     // What pg-boss's cron does each minute: send the schedule's data as the job's payload.
     // A schedule made without data (as startSweeper's was) stores null, and sends null.
     const cronJob = await p.boss.send(QUEUES.sweep, null);
