@@ -54,7 +54,13 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.url().optional(),
   DATA_DIR: z.string().default('.data'),
-  UPSTREAM_URL: z.url().optional(),
+  /**
+   * The model server's OpenAI-style base URL (incl. /v1). `dev` chooses the built-in
+   * development upstream (an echo server, not a model); unset means `dev` only for `npm start`
+   * on its embedded database: with DATABASE_URL it is required, so a deployment never records
+   * fake answers by accident.
+   */
+  UPSTREAM_URL: z.union([z.literal('dev'), z.url()]).optional(),
   UPSTREAM_API_KEY: z.string().optional(),
   UPSTREAM_ROUTES: routeTable,
   UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
@@ -113,8 +119,11 @@ export function loadConfig(env: Record<string, string | undefined>): Env {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  if (parsed.data.DATABASE_URL && !parsed.data.ADMIN_TOKEN) {
-    throw new ConfigError('invalid configuration:\n  ADMIN_TOKEN: required when DATABASE_URL is set');
+  const missing: string[] = [];
+  if (parsed.data.DATABASE_URL && !parsed.data.ADMIN_TOKEN) missing.push('  ADMIN_TOKEN: required when DATABASE_URL is set');
+  if (parsed.data.DATABASE_URL && !parsed.data.UPSTREAM_URL) {
+    missing.push('  UPSTREAM_URL: required when DATABASE_URL is set (UPSTREAM_URL=dev chooses the built-in development upstream)');
   }
+  if (missing.length > 0) throw new ConfigError(`invalid configuration:\n${missing.join('\n')}`);
   return parsed.data;
 }

@@ -55,12 +55,13 @@ export function requireDatabaseUrl(env: Env, role: string): string {
 }
 
 /**
- * UPSTREAM_URL, or (unset) the built-in development upstream started in this process, with a
- * warning that it is a development tool. `devUpstream` is set when one was started: close it
- * on shutdown.
+ * UPSTREAM_URL, or (`dev`, or unset for `npm start` on its embedded database: the
+ * configuration refuses unset otherwise) the built-in development upstream started in this
+ * process, with a warning that it is a development tool. `devUpstream` is set when one was
+ * started: close it on shutdown.
  */
 export async function resolveUpstream(env: Env, log: Logger): Promise<{ url: string; devUpstream?: DevUpstream }> {
-  if (env.UPSTREAM_URL !== undefined) return { url: env.UPSTREAM_URL };
+  if (env.UPSTREAM_URL !== undefined && env.UPSTREAM_URL !== 'dev') return { url: env.UPSTREAM_URL };
   const devUpstream = await startDevUpstream({ port: 0 });
   log.warn({ url: devUpstream.url }, 'UPSTREAM_URL is unset: using the built-in development upstream (not a real model)');
   return { url: devUpstream.url, devUpstream };

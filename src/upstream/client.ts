@@ -81,18 +81,19 @@ export class UpstreamClient {
     const elapsed = () => Math.round(performance.now() - started);
     const deadline = AbortSignal.timeout(this.#config.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+    const sent = forwardedBody(call.body);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
       // Marks the call as tracked, so a volley gateway upstream does not track it again.
-      [REQUEST_MARKER_HEADER]: signRequestMarker(this.#markerKey, call.requestId),
+      [REQUEST_MARKER_HEADER]: signRequestMarker(this.#markerKey, call.requestId, sent),
     };
     if (this.#config.apiKey) headers.authorization = `Bearer ${this.#config.apiKey}`;
     try {
       const res = await request(upstreamUrl(this.#config, call.model, call.endpoint), {
         method: 'POST',
         headers,
-        body: forwardedBody(call.body),
+        body: sent,
         dispatcher: this.#agent,
         signal,
       });

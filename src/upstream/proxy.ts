@@ -67,7 +67,7 @@ export function createUpstreamProxy(opts: UpstreamProxyOptions): UpstreamProxy {
         'accept-encoding': 'identity',
       };
       if (authorization) headers.authorization = authorization;
-      if (call.volleyRequestId) headers[REQUEST_MARKER_HEADER] = signRequestMarker(opts.markerKey, call.volleyRequestId);
+      if (call.volleyRequestId) headers[REQUEST_MARKER_HEADER] = signRequestMarker(opts.markerKey, call.volleyRequestId, call.body);
       return agent.request({
         origin: target.origin,
         path: target.basePath + call.path,

@@ -90,8 +90,8 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
       seq: calls.length,
       model,
       path: req.url ?? '',
-      // The processor's signed marker is `<requestId>.<mac>`.
-      requestId: header(req, 'x-volley-request-id')?.replace(/\.[^.]*$/, ''),
+      // The processor's signed marker is `<requestId>.<expiry>.<body hash>.<mac>`.
+      requestId: header(req, 'x-volley-request-id')?.split('.')[0],
       authorization: header(req, 'authorization'),
       body,
       startedAt: Date.now(),

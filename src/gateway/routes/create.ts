@@ -7,6 +7,7 @@ import type { CreateResponsePayload } from '../../jobs/definitions.ts';
 import { toResponseId } from '../../responses/response-id.ts';
 import { newRequestDetail, toResponseObject, type ResponseObject } from '../../responses/response-object.ts';
 import type { ApiKeyOwner } from '../../store/api-keys.ts';
+import { findRequestState } from '../../store/requests/find.ts';
 import { authenticate, checkModel } from '../auth.ts';
 import { jsonBody, type JsonBody } from '../body.ts';
 import type { GatewayContext } from '../context.ts';
@@ -31,9 +32,9 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   const request = readCreateRequest(endpoint, body.value);
   checkModel(owner, request.model);
 
-  if (verifyRequestMarker(ctx.markerKey, req.headers[REQUEST_MARKER_HEADER])) {
+  if (await isTrackedElsewhere(ctx, req, body)) {
     // A call this deployment already tracks (its processor, or a volley gateway in front of
-    // this one): proxy, but do not track twice. An unsigned or forged marker is ignored.
+    // this one): proxy, but do not track twice.
     await relay({ upstream: ctx.upstream, reply, endpoint, model: request.model, body: body.raw });
     return reply;
   }
@@ -46,6 +47,18 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
     case 'flex-blocking':
       return flexBlocking(ctx, endpoint, req, reply, owner, request, body);
   }
+}
+
+/**
+ * Whether the call carries a marker this deployment signed for this very body, still fresh,
+ * for a request that is `processing` right now: only then is it a tracked call passing
+ * through (request-marker.ts). Anything else (no marker, a forged, expired or moved one, a
+ * replay after its request ended) is tracked like any call.
+ */
+async function isTrackedElsewhere(ctx: GatewayContext, req: FastifyRequest, body: JsonBody): Promise<boolean> {
+  const requestId = verifyRequestMarker(ctx.markerKey, req.headers[REQUEST_MARKER_HEADER], body.raw);
+  if (requestId === undefined) return false;
+  return (await findRequestState(ctx.db, requestId)) === 'processing';
 }
 
 /** Path 1: create-response durable before the reply (DURABILITY says how), complete-response after it. */

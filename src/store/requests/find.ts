@@ -44,3 +44,10 @@ export async function findCanceledRequestIds(db: Executor, ids: readonly string[
   );
   return result.rows.map((r) => r.id);
 }
+
+/** A request's state, or undefined when there is no such row (or the id is not a uuid). */
+export async function findRequestState(db: Executor, id: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+  const rows = await db.select({ state: requests.state }).from(requests).where(eq(requests.id, id));
+  return rows[0]?.state;
+}

@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
 import { requestMarkerKey, REQUEST_MARKER_HEADER, signRequestMarker } from '../../../src/upstream/request-marker.ts';
+import { InlineCreateResponse } from '../../../src/gateway/recording.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -208,6 +209,7 @@ describe('upstream errors', () => {
 });
 
 describe('untracked calls', () => {
+  const bodyOf = (content: string) => JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content }] });
   const ask = (key: string, content: string, marker?: string) =>
     fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
@@ -216,12 +218,30 @@ describe('untracked calls', () => {
         'content-type': 'application/json',
         ...(marker ? { [REQUEST_MARKER_HEADER]: marker } : {}),
       },
-      body: JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content }] }),
+      body: bodyOf(content),
     });
+  /** A request of this deployment in flight (its `processing` row), as a marked call's would be. */
+  const inFlight = async (userId: string): Promise<string> => {
+    const id = randomUUID();
+    await new InlineCreateResponse(gw.t.db).record({
+      requestId: id,
+      batchId: randomUUID(),
+      body: '{}',
+      model: 'dev-model',
+      endpoint: '/v1/chat/completions',
+      serviceTier: 'default',
+      createdBy: userId,
+      apiKeyId: null,
+    });
+    return id;
+  };
+  const countRows = async (userId: string) =>
+    (await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE created_by = $1`, [userId])).rows[0].n as number;
 
-  it('proxies a call carrying a marker this deployment signed without recording it', async () => {
+  it('proxies a call carrying a marker this deployment signed, for its body and a live request, without recording it', async () => {
     const k = await gw.createKey();
-    const res = await ask(k.key, 'hi', signRequestMarker(requestMarkerKey(ADMIN_TOKEN), randomUUID()));
+    const live = await inFlight(k.userId);
+    const res = await ask(k.key, 'hi', signRequestMarker(requestMarkerKey(ADMIN_TOKEN), live, bodyOf('hi')));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-volley-response-id')).toBeNull();
     expect(((await res.json()) as OpenAI.ChatCompletion).choices[0]?.message.content).toBe('Echo: hi');
@@ -230,11 +250,30 @@ describe('untracked calls', () => {
       .create({ model: 'dev-model', messages: [{ role: 'user', content: 'tracked' }] })
       .withResponse();
     await gw.terminalRow(trackedId(response));
-    const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE created_by = $1`, [k.userId]);
-    expect(rows[0].n).toBe(1);
+    expect(await countRows(k.userId)).toBe(2);
     // The tracked call's complete-response job (create-response's row is written inline).
     const jobs = await gw.t.pool.query(`SELECT name FROM pgboss.job WHERE data->>'createdBy' = $1`, [k.userId]);
     expect(jobs.rows.map((j) => j.name)).toEqual(['complete-response']);
+  });
+
+  it('tracks a replayed marker like any call: after its request ended, for another body, expired', async () => {
+    const k = await gw.createKey();
+    const key = requestMarkerKey(ADMIN_TOKEN);
+    const ended = randomUUID(); // no live row: its request is over (or never was)
+    const live = await inFlight(k.userId);
+    const replays = [
+      { content: 'replay after the end', marker: signRequestMarker(key, ended, bodyOf('replay after the end')) },
+      { content: 'another body', marker: signRequestMarker(key, live, bodyOf('the body it was made for')) },
+      { content: 'expired', marker: signRequestMarker(key, live, bodyOf('expired'), Date.now() - 10 * 60_000) },
+    ];
+    for (const { content, marker } of replays) {
+      const res = await ask(k.key, content, marker);
+      expect(res.status, content).toBe(200);
+      const id = res.headers.get('x-volley-response-id');
+      expect(id, content).toMatch(/^resp_/);
+      expect((await gw.terminalRow(parseResponseId(id!))).state).toBe('completed');
+    }
+    expect(await countRows(k.userId)).toBe(1 + replays.length);
   });
 
   it('records a call whose marker is forged, unsigned or signed by another deployment', async () => {
@@ -243,7 +282,7 @@ describe('untracked calls', () => {
       'abc',
       randomUUID(),
       `${randomUUID()}.${'A'.repeat(43)}`,
-      signRequestMarker(requestMarkerKey('some-other-deployment-token'), randomUUID()),
+      signRequestMarker(requestMarkerKey('some-other-deployment-token'), randomUUID(), '{}'),
     ];
     for (const [i, marker] of markers.entries()) {
       const res = await ask(k.key, `forged ${i}`, marker);

@@ -19,6 +19,7 @@ describe('worker role metrics', () => {
     const worker = spawnRole('workers/worker.ts', {
       DATABASE_URL: p.t.url,
       ADMIN_TOKEN: 'test-admin-token-0123456789',
+      UPSTREAM_URL: 'dev',
       METRICS_PORT: String(port),
     });
     try {

@@ -26,6 +26,7 @@ describe('worker role shutdown', () => {
     const worker = spawnRole('workers/worker.ts', {
       DATABASE_URL: p.t.url,
       ADMIN_TOKEN: 'test-admin-token-0123456789',
+      UPSTREAM_URL: 'dev',
       SHUTDOWN_TIMEOUT_MS: '1000',
     });
     try {

@@ -27,8 +27,19 @@ describe('loadConfig', () => {
   });
 
   it('requires ADMIN_TOKEN when DATABASE_URL is set', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@localhost/db' })).toThrow(/ADMIN_TOKEN/);
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/db', ADMIN_TOKEN: 'x'.repeat(20) }).ADMIN_TOKEN).toBe('x'.repeat(20));
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@localhost/db', UPSTREAM_URL: 'dev' })).toThrow(/ADMIN_TOKEN/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/db', ADMIN_TOKEN: 'x'.repeat(20), UPSTREAM_URL: 'dev' }).ADMIN_TOKEN).toBe(
+      'x'.repeat(20),
+    );
+  });
+
+  it('requires UPSTREAM_URL when DATABASE_URL is set: no deployment records the echo server by accident', () => {
+    const base = { DATABASE_URL: 'postgres://u@localhost/db', ADMIN_TOKEN: 'x'.repeat(20) };
+    expect(() => loadConfig(base)).toThrow(/UPSTREAM_URL: required when DATABASE_URL is set/);
+    expect(loadConfig({ ...base, UPSTREAM_URL: 'dev' }).UPSTREAM_URL).toBe('dev');
+    expect(loadConfig({ ...base, UPSTREAM_URL: 'http://vllm:8000/v1' }).UPSTREAM_URL).toBe('http://vllm:8000/v1');
+    // npm start on its embedded database: the development upstream, as before.
+    expect(loadConfig({}).UPSTREAM_URL).toBeUndefined();
   });
 
   it('parses per-model limits and routes', () => {
