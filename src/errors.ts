@@ -61,3 +61,12 @@ export class WaitTimeout extends AppError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/** A process already holds as many waits as it may (memory is bounded); the caller answers 503. */
+export class TooManyWaiters extends AppError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super('too_many_waiters', `this process already holds ${limit} waits`, { retryable: true });
+    this.limit = limit;
+  }
+}

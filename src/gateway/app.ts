@@ -5,7 +5,7 @@ import { httpDuration, httpRequests } from '../metrics.ts';
 import { findApiKeyByHash, markApiKeysUsed } from '../store/api-keys.ts';
 import { KEY_CACHE_TTL_MS, createKeyCache, type KeyCache } from './auth.ts';
 import { registerJsonBody } from './body.ts';
-import type { GatewayContext, GatewayDeps } from './context.ts';
+import { GATEWAY_LIMITS, type GatewayContext, type GatewayDeps } from './context.ts';
 import { clientError, answerWhileClosing, frameworkError } from './edge-errors.ts';
 import { envelope, toHttpError } from './http-errors.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
 import { createCompletionTracker } from './tracking.ts';
 import { HeldRequests } from './held-requests.ts';
+import { ByteBudget } from '../lib/byte-budget.ts';
 import { parseDuration } from '../lib/duration.ts';
 
 export type { GatewayDeps } from './context.ts';
@@ -34,6 +35,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     tracker: deps.tracker ?? createCompletionTracker({ enqueue: (p) => deps.jobs.enqueueCompleteResponse(p), logger }),
     readiness: deps.readiness ?? databaseReadiness(deps.db),
     held: new HeldRequests(),
+    budget: new ByteBudget(deps.limits?.memoryBytes ?? GATEWAY_LIMITS.memoryBytes),
   };
   ctx.held.start(deps.db, parseDuration(deps.config.REALTIME_STALE_AFTER)!, logger);
 

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { ResponseObject } from '../responses/response-object.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { KeyCache } from './auth.ts';
+import type { ByteBudget } from '../lib/byte-budget.ts';
 import type { HeldRequests } from './held-requests.ts';
 import type { CompletionTracker } from './tracking.ts';
 
@@ -29,13 +30,15 @@ export interface GatewayJobs {
   /** Resolves once the request is durable as create-response records it (its row written inline, or its job queued). */
   enqueueCreateResponse(payload: CreateResponsePayload): Promise<void>;
   enqueueCompleteResponse(payload: CompleteResponsePayload): Promise<void>;
+  /** complete-response's upsert written directly, committed (before an answer's final bytes). */
+  completeInline(payload: CompleteResponsePayload): Promise<void>;
   /** Pending row + process-request job in one transaction (background and flex). */
   createBatchOf1(input: BatchOf1Input): Promise<void>;
 }
 
 export interface TerminalWaiter {
   /** Rejects with WaitTimeout after `timeoutMs`. */
-  waitForTerminal(requestId: string, opts: { timeoutMs: number }): Promise<ResponseObject>;
+  waitForTerminal(requestId: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ResponseObject>;
 }
 
 export interface Readiness {
@@ -63,7 +66,20 @@ export interface GatewayDeps {
   tracker?: CompletionTracker;
   /** Defaults to checking the database and its migrations. */
   readiness?: () => Promise<Readiness>;
+  /** Memory bounds (defaults: GATEWAY_LIMITS); tests make them small. */
+  limits?: Partial<GatewayLimits>;
 }
+
+export interface GatewayLimits {
+  /** Bytes of request bodies and answers held for requests in flight (the ByteBudget). */
+  memoryBytes: number;
+}
+
+/**
+ * 128 MiB of bodies and answers in flight: with the rest of a gateway process (~100 MB at
+ * rest and under the bench's load) it stays within the 256 MB a role may use.
+ */
+export const GATEWAY_LIMITS: GatewayLimits = { memoryBytes: 128 * 1024 * 1024 };
 
 export interface GatewayContext extends GatewayDeps {
   /**
@@ -77,5 +93,7 @@ export interface GatewayContext extends GatewayDeps {
   tracker: CompletionTracker;
   /** Realtime requests held until their completion is stored; their rows are kept from the sweeper. */
   held: HeldRequests;
+  /** Bytes held for requests in flight; admission is refused (503) when it is spent. */
+  budget: ByteBudget;
   readiness: () => Promise<Readiness>;
 }

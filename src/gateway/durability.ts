@@ -25,9 +25,15 @@ export interface DurabilityPolicy {
    * it in `fast` (the client has its answer), so it costs no latency there.
    */
   completeLingerMs: number;
+  /**
+   * The completion record is committed before the answer's final bytes go out (a JSON
+   * answer waits whole; a stream's terminal events wait), so no client holds an answer whose
+   * record could still be lost, even if the gateway is killed right after answering.
+   */
+  completeBeforeReply: boolean;
 }
 
 export const DURABILITY_POLICIES: Readonly<Record<Env['DURABILITY'], DurabilityPolicy>> = Object.freeze({
-  fast: { createBeforeProxy: false, syncCreateCommit: false, completeLingerMs: 25 },
-  strict: { createBeforeProxy: true, syncCreateCommit: true, completeLingerMs: 0 },
+  fast: { createBeforeProxy: false, syncCreateCommit: false, completeLingerMs: 25, completeBeforeReply: false },
+  strict: { createBeforeProxy: true, syncCreateCommit: true, completeLingerMs: 0, completeBeforeReply: true },
 });

@@ -5,6 +5,7 @@ import {
   InvalidResponseId,
   RequestNotFound,
   RequestStateConflict,
+  TooManyWaiters,
   Validation,
   WaitTimeout,
 } from '../errors.ts';
@@ -95,6 +96,7 @@ export function toHttpError(err: unknown): HttpErrorAnswer {
       ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
     };
   }
+  if (err instanceof TooManyWaiters) return { ...expected(503, 'The gateway is at capacity. Please retry.', 'overloaded'), retryAfterSeconds: 1 };
   if (isDatabaseUnavailable(err)) {
     return { ...expected(503, 'The database is unavailable. Please retry.', 'database_unavailable'), retryAfterSeconds: 1 };
   }
@@ -135,6 +137,11 @@ export function toHttpError(err: unknown): HttpErrorAnswer {
 
 function expected(status: number, message: string, code: string | null, param: string | null = null): HttpErrorAnswer {
   return { status, body: envelope(status, message, code, param), unexpected: false };
+}
+
+/** A memory bound was reached (DESIGN 13): refused before anything else is held for it. */
+export function overloaded(): HttpError {
+  return new HttpError(503, 'The gateway is at capacity. Please retry.', { code: 'overloaded', retryAfterSeconds: 1 });
 }
 
 /**

@@ -1,9 +1,12 @@
 import type { Executor } from '../db/client.ts';
 import { realtimeStartRow } from '../jobs/handlers/create-response.ts';
+import { completionOf } from '../jobs/handlers/complete-response.ts';
 import type { CreateResponsePayload } from '../jobs/definitions.ts';
 import { Coalescer } from '../lib/coalescer.ts';
 import { writeIsolated } from '../store/isolate.ts';
 import { createSingleRequestBatches } from '../store/requests/create.ts';
+import { completeResponsesIdempotent, rejectedCompletion } from '../store/requests/complete.ts';
+import type { CompleteResponsePayload } from '../jobs/definitions.ts';
 
 /**
  * create-response's write performed by the gateway itself. The hot path needs the request durable before it is answered; a pg-boss
@@ -41,3 +44,34 @@ export class InlineCreateResponse {
   }
 }
 
+
+/**
+ * complete-response's write performed by the gateway itself, before an answer's final bytes
+ * go out: with DURABILITY=strict (no answered request can lose its record), and on
+ * /v1/responses always (read-your-writes: a client holding the answer finds it `completed`
+ * from any gateway, DESIGN 11). The same upsert complete-response runs, so the race with the
+ * create write and with a late job is unchanged; concurrent requests share one statement,
+ * and a record the database refuses is written alone without its bodies. It runs on a pool
+ * that commits synchronously: the client is about to take the answer for stored.
+ */
+export class InlineCompleteResponse {
+  readonly #writes: Coalescer<CompleteResponsePayload>;
+
+  constructor(db: Executor, opts: { maxBatch?: number; maxInFlight?: number } = {}) {
+    this.#writes = new Coalescer(async (items) => {
+      const rows = items.flatMap((p) => (p.createdBy === null ? [] : [completionOf({ ...p, createdBy: p.createdBy })]));
+      if (rows.length > 0) {
+        await writeIsolated(rows, (batch) => completeResponsesIdempotent(db, batch), (r, code) => rejectedCompletion(r, 'store', code));
+      }
+    }, opts);
+  }
+
+  /** Resolves once the terminal row is committed. */
+  record(payload: CompleteResponsePayload): Promise<void> {
+    return this.#writes.add(payload);
+  }
+
+  close(): Promise<void> {
+    return this.#writes.drain();
+  }
+}

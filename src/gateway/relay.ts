@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { errors as undiciErrors } from 'undici';
 import { recordWaits, upstreamDuration } from '../metrics.ts';
-import { createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
+import { MAX_CAPTURE_BYTES, createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { CreateEndpoint } from './create-request.ts';
 import { envelope, trackingUnavailable } from './http-errors.ts';
@@ -33,6 +33,15 @@ export interface RelayOptions {
    * the client gets 503 tracking_unavailable.
    */
   recorded?: Promise<void>;
+  /**
+   * Runs once the upstream finished and the answer is known, before its final bytes go out
+   * (the whole body of a JSON answer; a stream's terminal events): the caller stores the
+   * answer there, so a client never holds a complete answer that is not stored (DURABILITY=
+   * strict; read-your-writes on /v1/responses). If it fails, the connection is cut instead.
+   */
+  beforeEnd?: (result: RelayResult) => Promise<void>;
+  /** A non-streamed answer is held whole; larger than this, it is refused (default MAX_CAPTURE_BYTES). */
+  maxAnswerBytes?: number;
 }
 
 export interface RelayResult {
@@ -42,6 +51,8 @@ export interface RelayResult {
   body: string;
   /** Set when `recorded` rejected: the client got 503 and nothing of the upstream's answer. */
   notRecorded?: unknown;
+  /** Set when `beforeEnd` failed: the connection was cut before the answer's final bytes. */
+  notStored?: true;
 }
 
 // Hop-by-hop headers and those the relay sets itself.
@@ -97,7 +108,7 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
       await held(recorded);
       if (notRecorded !== undefined) return refuse(notRecorded);
       if (abort.signal.aborted) return clientClosed();
-      return sendFailure(res, err, responseId);
+      return sendFailure(res, err, responseId, opts.beforeEnd);
     }
     await held(recorded);
     if (notRecorded !== undefined) {
@@ -111,13 +122,16 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     const streaming = typeof contentType === 'string' && contentType.includes('text/event-stream');
 
     if (!streaming) {
-      let buf: Buffer;
-      try {
-        buf = Buffer.from(await upstream.body.arrayBuffer());
-      } catch (err) {
+      const answer = await readAnswer(upstream.body, opts.maxAnswerBytes ?? MAX_CAPTURE_BYTES);
+      if (answer.kind === 'failed') {
         if (abort.signal.aborted) return clientClosed();
-        return sendFailure(res, err, responseId);
+        return sendFailure(res, answer.error, responseId, opts.beforeEnd);
       }
+      if (answer.kind === 'too-large') {
+        const { status: s, body } = answerTooLarge(opts.maxAnswerBytes ?? MAX_CAPTURE_BYTES);
+        return answerError(res, s, JSON.stringify(body), responseId, opts.beforeEnd);
+      }
+      let buf = answer.bytes;
       let text: string | undefined;
       if (capture && opts.endpoint === '/v1/responses' && status < 300) {
         text = buf.toString('utf8');
@@ -127,26 +141,32 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
           buf = Buffer.from(rewritten, 'utf8');
         }
       }
+      const result: RelayResult = { status, body: capture ? (text ?? buf.toString('utf8')) : '' };
+      // With a beforeEnd, nothing of the answer goes out until it is stored.
+      if (!(await storedFirst(opts.beforeEnd, result, res))) return { ...result, notStored: true };
       headers['content-length'] = String(buf.length);
       res.writeHead(status, headers);
       res.end(buf);
-      return { status, body: capture ? (text ?? buf.toString('utf8')) : '' };
+      return result;
     }
 
     res.writeHead(status, headers);
     // The client sees the status and headers now, before the first event.
     res.flushHeaders();
     const tap = capture
-      ? createStreamTap({ kind: streamKind(opts.endpoint), ...(opts.endpoint === '/v1/responses' ? { responseId } : {}) })
+      ? createStreamTap({
+          kind: streamKind(opts.endpoint),
+          ...(opts.endpoint === '/v1/responses' ? { responseId } : {}),
+          ...(opts.beforeEnd ? { holdTerminal: true } : {}),
+        })
       : undefined;
+    let rest: string | undefined;
     try {
       for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
         const out = tap ? tap.push(chunk) : chunk;
         if (out.length > 0 && !res.write(out)) await drained(res);
       }
-      const rest = tap?.end();
-      if (rest) res.write(rest);
-      res.end();
+      rest = tap?.end();
     } catch (err) {
       if (abort.signal.aborted || res.destroyed) return clientClosed();
       // The upstream failed mid-stream: the client already has a 200, so all we can do is
@@ -154,10 +174,63 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
       res.destroy();
       return { status: 502, body: JSON.stringify(upstreamFailure(err).body) };
     }
-    return { status, body: tap?.body() ?? '' };
+    const result: RelayResult = { status, body: tap?.body() ?? '' };
+    // The held terminal events go out once the answer is stored.
+    if (!(await storedFirst(opts.beforeEnd, result, res))) return { ...result, notStored: true };
+    if (rest) res.write(rest);
+    res.end();
+    return result;
   } finally {
     res.off('close', onClose);
   }
+}
+
+/**
+ * Runs `beforeEnd` (the caller storing the answer); true when the final bytes may go out.
+ * When it fails, the client gets no complete answer: the connection is cut, so it cannot
+ * take what it holds for an answer that was stored.
+ */
+async function storedFirst(
+  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
+  result: RelayResult,
+  res: ServerResponse,
+): Promise<boolean> {
+  if (!beforeEnd) return true;
+  try {
+    await beforeEnd(result);
+    return true;
+  } catch {
+    res.destroy();
+    return false;
+  }
+}
+
+type Answer = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large' } | { kind: 'failed'; error: unknown };
+
+/** A non-streamed answer, read whole up to `limit` bytes (it is held to be rewritten and stored). */
+async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<Answer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        return { kind: 'too-large' };
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+  return { kind: 'ok', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+}
+
+function answerTooLarge(limit: number): { status: number; body: ReturnType<typeof envelope> } {
+  return {
+    status: 502,
+    body: envelope(502, `The upstream's answer is larger than ${limit} bytes, more than this gateway holds.`, 'upstream_answer_too_large'),
+  };
 }
 
 /** Waits for the record (when there is one to wait for), counted in recordWaits. */
@@ -217,12 +290,32 @@ export function upstreamFailure(err: unknown): { status: number; body: ReturnTyp
   };
 }
 
-function sendFailure(res: ServerResponse, err: unknown, responseId: string | undefined): RelayResult {
+function sendFailure(
+  res: ServerResponse,
+  err: unknown,
+  responseId: string | undefined,
+  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
+): Promise<RelayResult> {
   const { status, body } = upstreamFailure(err);
-  return sendError(res, status, JSON.stringify(body), responseId);
+  return answerError(res, status, JSON.stringify(body), responseId, beforeEnd);
 }
 
-/** An error envelope as the whole answer (or a cut connection, if the answer had begun). */
+/**
+ * An error envelope as the whole answer (or a cut connection, if the answer had begun); with
+ * a `beforeEnd`, once it has stored it.
+ */
+async function answerError(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  responseId: string | undefined,
+  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
+): Promise<RelayResult> {
+  const result: RelayResult = { status, body: text };
+  if (!(await storedFirst(beforeEnd, result, res))) return { ...result, notStored: true };
+  return sendError(res, status, text, responseId);
+}
+
 function sendError(res: ServerResponse, status: number, text: string, responseId: string | undefined): RelayResult {
   if (!res.headersSent && !res.destroyed) {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };

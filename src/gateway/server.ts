@@ -17,9 +17,9 @@ import { cancelRequest } from '../store/requests/cancel.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { buildApp } from './app.ts';
-import type { GatewayJobs } from './context.ts';
+import type { GatewayJobs, GatewayLimits } from './context.ts';
 import { DURABILITY_POLICIES } from './durability.ts';
-import { InlineCreateResponse } from './recording.ts';
+import { InlineCompleteResponse, InlineCreateResponse } from './recording.ts';
 
 export interface StartGatewayOptions {
   env: Env;
@@ -36,6 +36,8 @@ export interface StartGatewayOptions {
   adminToken?: string;
   /** Tests only: wraps the queue operations, to inject faults. */
   wrapJobs?: (jobs: GatewayJobs) => GatewayJobs;
+  /** Tests only: smaller memory bounds. */
+  limits?: Partial<GatewayLimits>;
 }
 
 export interface RunningGateway {
@@ -61,9 +63,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     createDb: preparingExecutor(createDatabase.pool),
   });
   const inline = new InlineCreateResponse(createDatabase.db);
+  // On the main pool: it commits synchronously (the client takes the answer for stored).
+  const inlineComplete = new InlineCompleteResponse(database.db);
   const jobs: GatewayJobs = {
     enqueueCreateResponse: (p) => inline.record(p),
     enqueueCompleteResponse: (p) => producer.enqueueCompleteResponse(p),
+    completeInline: (p) => inlineComplete.record(p),
     createBatchOf1: (input) => createBatchOf1(database.db, boss, input),
   };
   const poller = new Poller({ listener: opts.listener, db: database.db, logger });
@@ -96,6 +101,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     poller,
     upstream,
     cancelRequest: (requestId) => cancelRequest(database.db, requestId),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   await app.listen({ port: env.PORT, host: env.HOST });
   const { port } = app.server.address() as AddressInfo;
@@ -115,6 +121,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       await closing;
       await producer.close();
       await inline.close();
+      await inlineComplete.close();
       await upstream.close();
       await createDatabase.close();
     },

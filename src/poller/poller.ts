@@ -1,6 +1,6 @@
 import type { Executor } from '../db/client.ts';
 import { isTerminal } from '../db/schema/requests.ts';
-import { WaitTimeout } from '../errors.ts';
+import { TooManyWaiters, WaitTimeout } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { toResponseObject, type ResponseObject } from '../responses/response-object.ts';
 import { findRequestDetails } from '../store/requests/find.ts';
@@ -21,7 +21,12 @@ export interface PollerOptions {
   logger: Logger;
   /** Backstop: how often waiting ids are re-read in case a NOTIFY was missed. */
   pollIntervalMs?: number;
+  /** Waits held at most; more are refused with TooManyWaiters (memory is bounded, DESIGN 13). */
+  maxWaiters?: number;
 }
+
+/** Waits this process holds at most by default: each is a promise, a timer and an entry. */
+export const MAX_WAITERS = 10_000;
 
 /**
  * Waits for requests to become terminal. The process's one LISTEN connection fans the
@@ -41,7 +46,7 @@ export class Poller {
   #stopped = false;
 
   constructor(opts: PollerOptions) {
-    this.#opts = { pollIntervalMs: 1_000, ...opts };
+    this.#opts = { pollIntervalMs: 1_000, maxWaiters: MAX_WAITERS, ...opts };
   }
 
   async start(): Promise<void> {
@@ -65,18 +70,32 @@ export class Poller {
 
   /**
    * Resolves with the response object once the request is terminal; rejects with
-   * WaitTimeout after `timeoutMs` (the request itself goes on).
+   * WaitTimeout after `timeoutMs` (the request itself goes on), with the signal's reason when
+   * `signal` aborts first (the client went away: its wait is dropped at once), and with
+   * TooManyWaiters when this process already holds its maximum.
    */
-  waitForTerminal(requestId: string, opts: { timeoutMs: number }): Promise<ResponseObject> {
+  waitForTerminal(requestId: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ResponseObject> {
+    if (this.waiting >= this.#opts.maxWaiters) return Promise.reject(new TooManyWaiters(this.#opts.maxWaiters));
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
     return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(waiter.timer);
+        this.#remove(requestId, waiter);
+        reject(opts.signal!.reason);
+      };
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        fn(v);
+      };
       const waiter: Waiter = {
-        resolve,
-        reject,
+        resolve: settle(resolve),
+        reject: settle(reject),
         timer: setTimeout(() => {
           this.#remove(requestId, waiter);
-          reject(new WaitTimeout(requestId, opts.timeoutMs));
+          waiter.reject(new WaitTimeout(requestId, opts.timeoutMs));
         }, opts.timeoutMs),
       };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
       let set = this.#waiters.get(requestId);
       if (!set) this.#waiters.set(requestId, (set = new Set()));
       set.add(waiter);

@@ -4,60 +4,14 @@
 // (DESIGN 1.1): a Responses stream's last `response` snapshot (the `response.completed`
 // event's), or a chat.completion assembled from chat chunks. Pure: no I/O.
 import { isRecord, parseJson } from './json.ts';
+import { SseSplitter, type SseEvent } from './sse.ts';
+
+export { SseSplitter, type SseEvent } from './sse.ts';
 
 /** Captured event data beyond this many bytes is dropped (the stream itself is not cut). */
 export const MAX_CAPTURE_BYTES = 32 * 1024 * 1024;
 
 export type StreamKind = 'responses' | 'chat' | 'raw';
-
-export interface SseEvent {
-  /** The event's text as received, including the blank line that ended it. */
-  raw: string;
-  /** The `data:` lines joined with `\n`; undefined when the event had none. */
-  data: string | undefined;
-}
-
-// Events end at a blank line; the spec allows \n, \r\n and \r line ends.
-const EVENT_END = /\r\n\r\n|\n\n|\r\r/g;
-
-/** Splits SSE bytes into events incrementally; an event split across chunks waits for its end. */
-export class SseSplitter {
-  #decoder = new TextDecoder('utf-8');
-  #buffer = '';
-
-  /** The events completed by `chunk`. */
-  push(chunk: Uint8Array | string): SseEvent[] {
-    this.#buffer += typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
-    const events: SseEvent[] = [];
-    let start = 0;
-    EVENT_END.lastIndex = 0;
-    for (let m = EVENT_END.exec(this.#buffer); m !== null; m = EVENT_END.exec(this.#buffer)) {
-      const end = m.index + m[0].length;
-      events.push(toEvent(this.#buffer.slice(start, end)));
-      start = end;
-    }
-    if (start > 0) this.#buffer = this.#buffer.slice(start);
-    return events;
-  }
-
-  /** Whatever is left when the stream ends: an unterminated last event, if any. */
-  end(): SseEvent[] {
-    this.#buffer += this.#decoder.decode();
-    const rest = this.#buffer;
-    this.#buffer = '';
-    return rest === '' ? [] : [toEvent(rest)];
-  }
-}
-
-function toEvent(raw: string): SseEvent {
-  let data: string | undefined;
-  for (const line of raw.split(/\r\n|\n|\r/)) {
-    if (!line.startsWith('data:')) continue;
-    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-    data = data === undefined ? value : `${data}\n${value}`;
-  }
-  return { raw, data };
-}
 
 /**
  * One streamed answer passing through the gateway. `push` returns what to send to the
@@ -67,6 +21,7 @@ function toEvent(raw: string): SseEvent {
  */
 export interface StreamTap {
   push(chunk: Uint8Array): Uint8Array | string;
+  /** What is left when the upstream finishes (with `holdTerminal`, the held events first). */
   end(): string;
   body(): string;
 }
@@ -76,14 +31,21 @@ export interface StreamTapOptions {
   /** Replace `response.id` in Responses events with this id. */
   responseId?: string;
   maxCaptureBytes?: number;
+  /**
+   * Hold back the stream's terminal events (`response.completed`/`failed`/`incomplete`, a chat
+   * chunk with a finish reason, `[DONE]`) and everything after them, for `end()` to return:
+   * the client does not hold a complete answer before the caller has stored it
+   * (DURABILITY=strict, and read-your-writes on /v1/responses).
+   */
+  holdTerminal?: boolean;
 }
 
 export function createStreamTap(opts: StreamTapOptions): StreamTap {
   const splitter = new SseSplitter();
   const capture = createCapture(opts.kind, opts.maxCaptureBytes ?? MAX_CAPTURE_BYTES);
   const rewriteId = opts.kind === 'responses' ? opts.responseId : undefined;
-  if (rewriteId === undefined) {
-    // Nothing to rewrite: the client gets each chunk the moment it arrives.
+  if (rewriteId === undefined && !opts.holdTerminal) {
+    // Nothing to rewrite or hold: the client gets each chunk the moment it arrives.
     return {
       push(chunk) {
         for (const event of splitter.push(chunk)) capture.event(event);
@@ -96,17 +58,46 @@ export function createStreamTap(opts: StreamTapOptions): StreamTap {
       body: () => capture.body(),
     };
   }
-  // Rewriting needs whole events; an upstream flushes whole events, so nothing waits long.
+  // Rewriting and holding need whole events; an upstream flushes whole events, so nothing
+  // waits long.
+  let holding = false;
+  let held = '';
   const forward = (events: SseEvent[]): string => {
     let out = '';
-    for (const event of events) out += capture.event(event, rewriteId) ?? event.raw;
+    for (const event of events) {
+      const text = capture.event(event, rewriteId) ?? event.raw;
+      if (opts.holdTerminal && (holding || isTerminalEvent(opts.kind, event))) {
+        holding = true;
+        held += text;
+      } else {
+        out += text;
+      }
+    }
     return out;
   };
   return {
     push: (chunk) => forward(splitter.push(chunk)),
-    end: () => forward(splitter.end()),
+    end: () => {
+      const rest = forward(splitter.end());
+      const out = held + rest;
+      held = '';
+      return out;
+    },
     body: () => capture.body(),
   };
+}
+
+const RESPONSE_END = /"type"\s*:\s*"response\.(completed|failed|incomplete)"/;
+const CHAT_FINISH = /"finish_reason"\s*:\s*"/;
+
+/** Whether an event ends the answer: after it, the client holds all there is. */
+function isTerminalEvent(kind: StreamKind, event: SseEvent): boolean {
+  const data = event.data;
+  if (data === undefined) return false;
+  if (data.trim() === '[DONE]') return true;
+  if (kind === 'responses') return RESPONSE_END.test(data);
+  if (kind === 'chat') return CHAT_FINISH.test(data);
+  return false;
 }
 
 interface Capture {

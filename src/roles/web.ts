@@ -11,6 +11,7 @@ export interface WebRoleOptions extends RoleOptions {
   upstreamUrl: string;
   adminToken?: string;
   wrapJobs?: StartGatewayOptions['wrapJobs'];
+  limits?: StartGatewayOptions['limits'];
 }
 
 export interface WebRole {
@@ -43,6 +44,7 @@ export async function startWebRole(opts: WebRoleOptions): Promise<WebRole> {
       upstreamUrl: opts.upstreamUrl,
       ...(opts.adminToken !== undefined ? { adminToken: opts.adminToken } : {}),
       ...(opts.wrapJobs ? { wrapJobs: opts.wrapJobs } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     });
     // The gateway closes first: its requests finish and store their completions while the
     // database and pg-boss are still there to take them.

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import type { PgBoss } from 'pg-boss';
 import { loadConfig } from '../../src/config.ts';
 import { startDevUpstream, type DevUpstream, type DevUpstreamOptions } from '../../src/dev-upstream/server.ts';
-import type { GatewayJobs } from '../../src/gateway/context.ts';
+import type { GatewayJobs, GatewayLimits } from '../../src/gateway/context.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { startAllRoles, type AllRoles } from '../../src/roles/all-in-one.ts';
 import { findRequestDetail } from '../../src/store/requests/find.ts';
@@ -48,6 +48,8 @@ export interface TestGatewayOptions {
   proxyTo?: string;
   /** Wraps the gateway's queue operations (fault injection). */
   wrapJobs?: (jobs: GatewayJobs) => GatewayJobs;
+  /** Smaller memory bounds for the gateway. */
+  limits?: Partial<GatewayLimits>;
   /** Environment variables over the test defaults below. */
   env?: Record<string, string>;
   /** Every component logs here (default: silent, or TEST_LOG_LEVEL). */
@@ -68,6 +70,8 @@ const TEST_ENV = {
   RETRY_BASE_MS: '100',
   RETRY_MAX_MS: '1000',
   UPSTREAM_TIMEOUT_MS: '60000',
+  // As the helper's pg-boss stop used to: jobs still running after this are handed back.
+  SHUTDOWN_TIMEOUT_MS: '5000',
 };
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -82,6 +86,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     databaseUrl: t.url,
     upstreamUrl,
     ...(opts.wrapJobs ? { wrapJobs: opts.wrapJobs } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   const url = roles.web.gateway.url;
 

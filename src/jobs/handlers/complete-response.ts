@@ -21,21 +21,7 @@ export function completeResponseHandler(db: Executor): BatchHandler<CompleteResp
         outcomes.set(job.id, { status: 'completed', output: { skipped: 'untracked key' } });
         continue;
       }
-      rows.push({
-        requestId: p.requestId,
-        batchId: p.batchId,
-        endpoint: p.endpoint,
-        model: p.model,
-        serviceTier: p.serviceTier,
-        requestBody: p.requestBody,
-        createdBy: p.createdBy,
-        apiKeyId: p.apiKeyId,
-        statusCode: p.statusCode,
-        responseBody: p.responseBody,
-        startedAt: new Date(p.startedAt),
-        finishedAt: new Date(p.finishedAt),
-        ...(p.rejected ? { rejected: p.rejected } : {}),
-      });
+      rows.push(completionOf({ ...p, createdBy: p.createdBy }));
     }
     // A record the database refuses is written alone, without its bodies; its batch-mates are written.
     const result = new Map(
@@ -59,4 +45,23 @@ export function completeResponseHandler(db: Executor): BatchHandler<CompleteResp
 /** One line for a record stored without its bodies: its id and the database's code, nothing of its data. */
 export function rejectedLog(log: Logger, requestId: string, code: string): void {
   log.error({ requestId, code }, 'the database refused a record; stored without its bodies, failed with RecordRejected');
+}
+
+/** A complete-response record as the store writes it (the owner known: untracked records are skipped). */
+export function completionOf(p: CompleteResponsePayload & { createdBy: string }): RealtimeCompletion {
+  return {
+    requestId: p.requestId,
+    batchId: p.batchId,
+    endpoint: p.endpoint,
+    model: p.model,
+    serviceTier: p.serviceTier,
+    requestBody: p.requestBody,
+    createdBy: p.createdBy,
+    apiKeyId: p.apiKeyId,
+    statusCode: p.statusCode,
+    responseBody: p.responseBody,
+    startedAt: new Date(p.startedAt),
+    finishedAt: new Date(p.finishedAt),
+    ...(p.rejected ? { rejected: p.rejected } : {}),
+  };
 }

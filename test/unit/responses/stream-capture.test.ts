@@ -195,3 +195,36 @@ describe('rewriteResponseBodyId', () => {
     expect(rewriteResponseBodyId('not json', 'resp_ours')).toBeUndefined();
   });
 });
+
+describe('SseSplitter bounds', () => {
+  it('scans each chunk once: a long event in one-byte chunks takes linear time', () => {
+    // 200,000 one-character pushes: a rescan from the start on every push would cost
+    // 2e10 character comparisons; a linear scan costs a few hundred thousand.
+    const s = new SseSplitter();
+    const data = 'x'.repeat(200_000);
+    const text = `data: ${data}\n\n`;
+    const events = [];
+    for (const ch of text) events.push(...s.push(ch));
+    expect(events).toEqual([{ raw: text, data }]);
+  });
+
+  it('finds an event end that straddles two chunks', () => {
+    const s = new SseSplitter();
+    expect(s.push('data: a\r\n\r')).toEqual([]);
+    expect(s.push('\ndata: b\n\n')).toEqual([
+      { raw: 'data: a\r\n\r\n', data: 'a' },
+      { raw: 'data: b\n\n', data: 'b' },
+    ]);
+  });
+
+  it('hands an event longer than its bound on in raw pieces, holding no more than the bound', () => {
+    const s = new SseSplitter({ maxEventChars: 1_000 });
+    const pieces = [];
+    for (let i = 0; i < 10; i++) pieces.push(...s.push(`data: ${'y'.repeat(500)}`));
+    expect(pieces.length).toBeGreaterThan(0);
+    for (const p of pieces) expect(p.data).toBeUndefined();
+    const rest = [...s.push('\n\n'), ...s.end()];
+    // Nothing is lost: the pieces and the rest are the stream's text.
+    expect([...pieces, ...rest].map((e) => e.raw).join('')).toBe(`${`data: ${'y'.repeat(500)}`.repeat(10)}\n\n`);
+  });
+});

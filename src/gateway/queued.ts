@@ -1,0 +1,76 @@
+// Paths 2-4 of DESIGN 1.1: background and flex requests, stored as a pending row and a
+// process-request job in one transaction and run by the request processor. Background ones
+// are answered 202 queued at once; flex without background holds the connection until the
+// request is terminal.
+import { WaitTimeout } from '../errors.ts';
+import { toResponseId } from '../responses/response-id.ts';
+import { newRequestDetail, toResponseObject, type ResponseObject } from '../responses/response-object.ts';
+import { clientGone, type CreateCall } from './create-call.ts';
+import type { GatewayContext } from './context.ts';
+import { HttpError, trackingUnavailable } from './http-errors.ts';
+import { RESPONSE_ID_HEADER } from './relay.ts';
+import { POLL_AFTER_HEADER, POLL_AFTER_MS, statusForResponse } from './response-status.ts';
+
+/** Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. */
+export async function serveBackground(ctx: GatewayContext, call: CreateCall): Promise<void> {
+  await storeBatchOf1(ctx, call);
+  const queued = toResponseObject(
+    newRequestDetail({
+      id: call.requestId,
+      model: call.request.model,
+      serviceTier: call.request.serviceTier,
+      background: true,
+      body: call.body.text,
+    }),
+  );
+  await call.reply.code(202).header(RESPONSE_ID_HEADER, queued.id).header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
+}
+
+/** Path 4: as 3, then hold the connection until the request is terminal (or the wait times out). */
+export async function serveFlexBlocking(ctx: GatewayContext, call: CreateCall): Promise<void> {
+  await storeBatchOf1(ctx, call);
+  await answerWhenTerminal(ctx, call);
+}
+
+/**
+ * Holds the connection until the request is terminal and answers its object, with the
+ * status that matches it; 504 (the request goes on) when the wait runs out. A client that
+ * leaves drops its wait at once, so waits of departed clients hold no memory.
+ */
+export async function answerWhenTerminal(ctx: GatewayContext, call: CreateCall, timeoutMs = ctx.config.BLOCKING_FLEX_TIMEOUT_MS): Promise<void> {
+  const responseId = toResponseId(call.requestId);
+  call.reply.header(RESPONSE_ID_HEADER, responseId);
+  let object: ResponseObject;
+  try {
+    object = await ctx.poller.waitForTerminal(call.requestId, { timeoutMs, signal: clientGone(call) });
+  } catch (err) {
+    if (!(err instanceof WaitTimeout)) throw err;
+    throw new HttpError(
+      504,
+      `The request did not finish within ${timeoutMs} ms. It is still running: retrieve it with GET /v1/responses/${responseId}.`,
+      { code: 'timeout' },
+    );
+  }
+  await call.reply.code(statusForResponse(object)).send(object);
+}
+
+/** The pending row and its job, in one transaction; idempotent on the request id. */
+export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Promise<void> {
+  const flex = call.request.serviceTier === 'flex';
+  try {
+    await ctx.jobs.createBatchOf1({
+      requestId: call.requestId,
+      body: call.body.text,
+      model: call.request.model,
+      endpoint: call.endpoint,
+      serviceTier: call.request.serviceTier,
+      background: call.request.background,
+      createdBy: call.owner.userId,
+      apiKeyId: call.owner.id,
+      completionWindow: flex ? ctx.config.FLEX_COMPLETION_WINDOW : ctx.config.BACKGROUND_COMPLETION_WINDOW,
+    });
+  } catch (err) {
+    ctx.logger.error({ err, requestId: call.requestId }, 'could not store a background/flex request; request refused');
+    throw trackingUnavailable();
+  }
+}
