@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
 import { createCompletionTracker } from './tracking.ts';
 import { HeldRequests } from './held-requests.ts';
+import { LEASE_MS } from './idempotency.ts';
 import { ByteBudget } from '../lib/byte-budget.ts';
 import { parseDuration } from '../lib/duration.ts';
 
@@ -37,7 +38,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     held: new HeldRequests(),
     budget: new ByteBudget(deps.limits?.memoryBytes ?? GATEWAY_LIMITS.memoryBytes),
   };
-  ctx.held.start(deps.db, parseDuration(deps.config.REALTIME_STALE_AFTER)!, logger);
+  ctx.held.start(deps.db, { staleAfterMs: parseDuration(deps.config.REALTIME_STALE_AFTER)!, leaseMs: LEASE_MS, log: logger });
 
   const app = Fastify({
     // One access-log line per request from the onResponse hook below, instead of Fastify's

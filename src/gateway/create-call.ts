@@ -14,6 +14,8 @@ export interface CreateCall {
   body: JsonBody;
   /** The request (and response) id: minted for the call, or an Idempotency-Key's earlier one. */
   requestId: string;
+  /** The Idempotency-Key this call serves: its lease is renewed while the request is held. */
+  idempotency?: { apiKeyId: string; key: string };
 }
 
 /** An AbortSignal that fires when the client goes away before its answer was sent. */

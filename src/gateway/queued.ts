@@ -9,6 +9,9 @@ import { clientGone, type CreateCall } from './create-call.ts';
 import type { GatewayContext } from './context.ts';
 import { HttpError, trackingUnavailable } from './http-errors.ts';
 import { RESPONSE_ID_HEADER } from './relay.ts';
+import { REPLAYED_HEADER } from './replay.ts';
+import { findRequestDetail } from '../store/requests/find.ts';
+import { isTerminal } from '../store/requests/rows.ts';
 import { POLL_AFTER_HEADER, POLL_AFTER_MS, statusForResponse } from './response-status.ts';
 
 /** Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. */
@@ -26,10 +29,30 @@ export async function serveBackground(ctx: GatewayContext, call: CreateCall): Pr
   await call.reply.code(202).header(RESPONSE_ID_HEADER, queued.id).header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
 }
 
+/**
+ * A background request sent again (Idempotency-Key): stored if the first call did not get
+ * that far (idempotent on the id), then answered with its object as it is now.
+ */
+export async function serveBackgroundCurrent(ctx: GatewayContext, call: CreateCall): Promise<void> {
+  await storeBatchOf1(ctx, call);
+  const detail = await findRequestDetail(ctx.db, call.requestId);
+  if (!detail) return serveBackground(ctx, call);
+  const object = toResponseObject(detail);
+  const terminal = isTerminal(detail.state);
+  if (!terminal) void call.reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
+  await call.reply.code(terminal ? 200 : 202).header(RESPONSE_ID_HEADER, object.id).header(REPLAYED_HEADER, 'true').send(object);
+}
+
 /** Path 4: as 3, then hold the connection until the request is terminal (or the wait times out). */
 export async function serveFlexBlocking(ctx: GatewayContext, call: CreateCall): Promise<void> {
   await storeBatchOf1(ctx, call);
-  await answerWhenTerminal(ctx, call);
+  // The flex role runs it; an Idempotency-Key's lease is this call's while it waits.
+  ctx.held.hold(call.requestId, call.idempotency);
+  try {
+    await answerWhenTerminal(ctx, call);
+  } finally {
+    ctx.held.release(call.requestId);
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ export async function serveRealtime(ctx: GatewayContext, call: CreateCall): Prom
     apiKeyId: call.owner.id,
   };
   // Held from its record until its completion is stored: the sweeper leaves its row alone.
-  ctx.held.hold(requestId);
+  ctx.held.hold(requestId, call.idempotency);
   let completing: Promise<void> | undefined;
   try {
     const served = await proxy(ctx, call, created);

@@ -15,6 +15,8 @@ import { findRequestDetail } from '../../src/store/requests/find.ts';
 import { isTerminal, type RequestDetail } from '../../src/store/requests/rows.ts';
 import { insertApiKey } from '../../src/store/api-keys.ts';
 import { findOrCreateUser } from '../../src/store/users.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { spawnRole, type Child } from './child.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { waitFor } from './wait.ts';
 
@@ -39,6 +41,11 @@ export interface TestGateway {
   client(key: string, opts?: { maxRetries?: number; timeout?: number }): OpenAI;
   /** Waits until the row exists and is terminal. */
   terminalRow(requestId: string, timeoutMs?: number): Promise<RequestDetail>;
+  /**
+   * Another gateway process (workers/web.ts, a child process) on this service's database
+   * and upstream: for what must hold across gateway processes. Closed with the service.
+   */
+  startWebProcess(env?: Record<string, string>): Promise<{ url: string; child: Child }>;
   close(): Promise<void>;
 }
 
@@ -91,6 +98,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const url = roles.web.gateway.url;
 
   let n = 0;
+  const children: Child[] = [];
   return {
     url,
     t,
@@ -115,7 +123,18 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         { timeoutMs, what: `request ${requestId} to be terminal` },
       );
     },
+    async startWebProcess(extra = {}) {
+      const port = await freePort();
+      const child = spawnRole('workers/web.ts', { ...TEST_ENV, DATABASE_URL: t.url, UPSTREAM_URL: upstreamUrl, PORT: String(port), ...opts.env, ...extra });
+      children.push(child);
+      await child.waitForOutput('web role ready', 60_000);
+      return { url: `http://127.0.0.1:${port}`, child };
+    },
     async close() {
+      for (const child of children) {
+        child.process.kill('SIGTERM');
+        await child.exited;
+      }
       await roles.close();
       await upstream.close();
       await t.drop();

@@ -2,3 +2,4 @@ export * from './users.ts';
 export * from './api-keys.ts';
 export * from './batches.ts';
 export * from './requests.ts';
+export * from './idempotency-keys.ts';

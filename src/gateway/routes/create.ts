@@ -9,6 +9,7 @@ import { jsonBody, type JsonBody } from '../body.ts';
 import type { CreateCall } from '../create-call.ts';
 import { CREATE_ENDPOINTS, readCreateRequest, type CreateEndpoint } from '../create-request.ts';
 import type { GatewayContext } from '../context.ts';
+import { IDEMPOTENCY_HEADER, serveIdempotent } from '../idempotency.ts';
 import { serveBackground, serveFlexBlocking } from '../queued.ts';
 import { serveRealtime } from '../realtime.ts';
 import { relay } from '../relay.ts';
@@ -33,17 +34,22 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   }
   const call: CreateCall = { endpoint, req, reply, owner, request, body, requestId: newId() };
   req.volleyRequestId = call.requestId;
-  switch (request.path) {
+  const idempotencyKey = req.headers[IDEMPOTENCY_HEADER];
+  if (idempotencyKey !== undefined) await serveIdempotent(ctx, call, idempotencyKey, (c) => serve(ctx, c));
+  else await serve(ctx, call);
+  return reply;
+}
+
+/** The four request paths. */
+async function serve(ctx: GatewayContext, call: CreateCall): Promise<void> {
+  switch (call.request.path) {
     case 'realtime':
-      await serveRealtime(ctx, call);
-      return reply;
+      return serveRealtime(ctx, call);
     case 'background':
     case 'flex-background':
-      await serveBackground(ctx, call);
-      return reply;
+      return serveBackground(ctx, call);
     case 'flex-blocking':
-      await serveFlexBlocking(ctx, call);
-      return reply;
+      return serveFlexBlocking(ctx, call);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
+import { deleteExpiredIdempotencyKeys } from '../../store/idempotency-keys.ts';
 import { failAbandonedBackgroundRequests, failLostRealtimeRequests } from '../../store/requests/sweep.ts';
 import { QUEUE_OPTIONS, QUEUES, type SweepPayload } from '../definitions.ts';
 import type { BatchHandler, Outcome } from '../run.ts';
@@ -69,7 +70,13 @@ export function sweepHandler(db: Executor, staleAfterMs: number): BatchHandler<S
   return async (jobs, log) => {
     const trackingLost = await sweepStaleRealtimeRequests(db, { staleAfterMs, logger: log });
     const expired = await sweepAbandonedBackgroundRequests(db, { logger: log });
-    const outcome: Outcome = { status: 'completed', output: { trackingLost: trackingLost.length, expired: expired.length } };
+    // Idempotency-Keys past their 24 hours, in bounded batches.
+    let keys = 0;
+    for (let n = SWEEP_BATCH; n === SWEEP_BATCH; keys += n) n = await deleteExpiredIdempotencyKeys(db, SWEEP_BATCH);
+    const outcome: Outcome = {
+      status: 'completed',
+      output: { trackingLost: trackingLost.length, expired: expired.length, idempotencyKeys: keys },
+    };
     return new Map(jobs.map((job) => [job.id, outcome]));
   };
 }
