@@ -183,7 +183,8 @@ try {
       const m = segment.metrics;
       log(
         `${step.name} #${rep}: ${verdict.pass ? 'PASS' : 'FAIL'} (sent ${m.sent}, 2xx ${m.ok}, lost ${m.lost}, wrong ${m.wrong}, dup ${m.duplicated}, ` +
-          `bg open ${m.bgNotTerminal}, recovery ${m.recoveryMs ?? 'never'} ms, ${Math.round(segment.durationMs / 1000)} s)` +
+          `bg open ${m.bgNotTerminal}, recovery ${m.recoveryMs ?? 'never'} ms, ${Math.round(segment.durationMs / 1000)} s, ` +
+          `harness rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB)` +
           (verdict.failures.length > 0 ? `: ${verdict.failures.join('; ')}` : ''),
       );
     }

@@ -1,6 +1,7 @@
 // Client retries as the official SDK makes them: `openai` with maxRetries 2 and one
-// Idempotency-Key per logical request (its nonce), so every HTTP attempt of one logical
-// request carries the same key and the same body. A counting fetch records the attempts.
+// Idempotency-Key per logical request (`idem-<nonce>`), so every HTTP attempt of one
+// logical request carries the same key and the same body. A counting fetch records the
+// attempts (their statuses, 0 for a connection error) by key.
 import { APIError, OpenAI } from 'openai';
 import type { ClientRecord, SdkKind } from './client.ts';
 import { describe, promptFor } from './client.ts';
@@ -57,16 +58,20 @@ export function startSdkLoad(opts: SdkLoadOptions): SdkLoad {
     const idempotencyKey = `idem-${nonce}`;
     const rec: ClientRecord = { kind, nonce, startedAt: Date.now(), answeredAt: 0, endedAt: 0, status: 0, complete: false, responseId: undefined, idempotencyKey };
     const input = promptFor(nonce);
+    // The SDK's `idempotencyKey` option sends nothing on the OpenAI client (it defines no
+    // idempotency header), so the header is set here; the SDK resends the same options, and
+    // so the same key, on every retry.
+    const options = { headers: { 'Idempotency-Key': idempotencyKey } };
     try {
       if (kind === 'sdk-chat') {
         const { data, response } = await client.chat.completions
-          .create({ model: opts.model, messages: [{ role: 'user', content: input }] }, { idempotencyKey })
+          .create({ model: opts.model, messages: [{ role: 'user', content: input }] }, options)
           .withResponse();
         fill(rec, response, answerText(data));
       } else {
         const background = kind === 'sdk-background';
         const { data, response } = await client.responses
-          .create({ model: opts.model, input, ...(background ? { background: true } : {}) }, { idempotencyKey })
+          .create({ model: opts.model, input, ...(background ? { background: true } : {}) }, options)
           .withResponse();
         fill(rec, response, background ? undefined : answerText(data));
         rec.bodyId = data.id;
