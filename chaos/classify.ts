@@ -50,6 +50,8 @@ export interface Metrics {
   /** From the fault's end until requests succeed again; null when they never did. */
   recoveryMs: number | null;
   poisoned: { requests: number; completed: number; failedWithReason: number };
+  /** Of the lost and wrong: requests that started before the fault began (answered before a kill, or left over from an earlier fault). */
+  beforeFault: { lost: number; wrong: number };
   /** A request started after the fault's end that needed the role succeeded (undefined: none sent). */
   served: { web: boolean; worker: boolean | undefined; flex: boolean | undefined };
   reasons: { lost: Record<string, number>; wrong: Record<string, number> };
@@ -91,6 +93,7 @@ export function classify(input: ClassifyInput): Metrics {
     statuses: {},
     recoveryMs: recovery(input),
     poisoned: { requests: 0, completed: 0, failedWithReason: 0 },
+    beforeFault: { lost: 0, wrong: 0 },
     served: { web: false, worker: undefined, flex: undefined },
     reasons: { lost: {}, wrong: {} },
     kinds: kindStats(input.records),
@@ -113,6 +116,7 @@ export function classify(input: ClassifyInput): Metrics {
     const poisoned = calls.some((c) => isPoison(c.outcome));
     const okCalls = calls.filter((c) => answeredOk(c.outcome)).length;
     const poison = calls.find((c) => isPoison(c.outcome))?.outcome;
+    const early = rec.startedAt < input.times.start;
     const label = `${rec.kind}${poison !== undefined ? `/${poison}` : ''} ${rec.responseId ?? rec.nonce}`;
     const terminal = row !== undefined && TERMINAL.has(row.state);
 
@@ -153,6 +157,7 @@ export function classify(input: ClassifyInput): Metrics {
     if (poisoned) m.poisoned.requests++;
     if (row === undefined) {
       m.lost++;
+      if (early) m.beforeFault.lost++;
       bump(m.reasons.lost, uuid === undefined ? 'no response id' : 'no row');
       example('lost', label);
       continue;
@@ -160,6 +165,7 @@ export function classify(input: ClassifyInput): Metrics {
     if (!terminal) {
       if (processor) continue; // counted in bgNotTerminal
       m.lost++;
+      if (early) m.beforeFault.lost++;
       bump(m.reasons.lost, `still ${row.state}`);
       example('lost', `${label} (${row.state})`);
       continue;
@@ -171,6 +177,7 @@ export function classify(input: ClassifyInput): Metrics {
     }
     if (why !== undefined) {
       m.wrong++;
+      if (early) m.beforeFault.wrong++;
       bump(m.reasons.wrong, why);
       const texts = why === 'stored text differs' ? `: client ${JSON.stringify(rec.text?.slice(0, 80))} stored ${JSON.stringify(row.text?.slice(0, 80))}` : '';
       example('wrong', `${label} (${why})${texts}`);

@@ -130,6 +130,9 @@ export function faultTable(f: FaultSummary): string {
     if (m.poisoned.requests > 0) {
       notes.push(`poisoned answered: ${m.poisoned.requests} (recorded completed ${m.poisoned.completed}, failed with reason ${m.poisoned.failedWithReason})`);
     }
+    if (m.beforeFault.lost + m.beforeFault.wrong > 0) {
+      notes.push(`of the lost/wrong, ${m.beforeFault.lost}/${m.beforeFault.wrong} started before the fault began`);
+    }
     if (m.sdk.logical > 0) {
       notes.push(`SDK: ${m.sdk.logical} logical requests, ${m.sdk.ok} answered 2xx, ${m.sdk.retried} retried by the SDK, ${m.sdk.duplicated} answered with more than one row`);
     }

@@ -112,9 +112,10 @@ export class RoleSet {
     while (this.#restarting.size > 0 && Date.now() < deadline) await sleep(200);
   }
 
-  async stopAll(): Promise<void> {
+  /** SIGTERM (a graceful stop) at the end of a run; SIGKILL when the run was interrupted. */
+  async stopAll(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     this.#closing = true;
-    await Promise.all(ROLE_NAMES.map((r) => this.kill(r, 'SIGTERM')));
+    await Promise.all(ROLE_NAMES.map((r) => this.kill(r, signal)));
     await new Promise<void>((resolve) => this.#log.end(resolve));
   }
 

@@ -44,9 +44,9 @@ let boss: PgBoss | undefined;
 let peakRssMb = 0;
 const rssTimer = setInterval(() => (peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20)), 1_000);
 
-async function cleanup(): Promise<void> {
+async function cleanup(interrupted = false): Promise<void> {
   clearInterval(rssTimer);
-  await roles?.stopAll().catch(() => {});
+  await roles?.stopAll(interrupted ? 'SIGKILL' : 'SIGTERM').catch(() => {});
   await boss?.stop({ graceful: false, timeout: 2_000 }).catch(() => {});
   await pool?.end().catch(() => {});
   await upstream?.close().catch(() => {});
@@ -83,11 +83,14 @@ function printTable(): void {
   process.stdout.write(`\n${out.join('\n')}\n\n`);
 }
 
+let interrupted = false;
 process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
   log('interrupted: stopping the roles and the database');
   writeResults('interrupted');
   printTable();
-  void cleanup().finally(() => process.exit(130));
+  void cleanup(true).finally(() => process.exit(130));
 });
 
 try {
