@@ -32,6 +32,8 @@ export async function postgresControl(dataDir: string, url: string): Promise<Pos
   const ids = userInfo().uid === 0 ? postgresUserIds() : {};
   let child: ChildProcess | undefined;
   let tail = '';
+  // A server this module started is the harness's child: it must not outlive the harness.
+  process.on('exit', () => child?.kill('SIGINT'));
 
   const pgCtl = (mode: 'immediate' | 'fast'): Promise<void> =>
     new Promise((resolve, reject) => {

@@ -60,7 +60,7 @@ export function statusesCell(statuses: Record<string, number>): string {
 }
 
 const COLUMNS = ['fault', 'rep', 'sent', '2xx', 'lost', 'wrong', 'dup', 'up-rep', 'bg-retry', 'bg-open', 'recovery', 'roles', 'result'] as const;
-const WIDTHS = [30, 5, 6, 6, 5, 6, 5, 7, 9, 8, 10, 22, 6];
+const WIDTHS = [32, 5, 6, 6, 5, 6, 5, 7, 9, 8, 10, 22, 6];
 
 function line(cells: readonly string[]): string {
   return cells.map((c, i) => (i === 0 || i === 11 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join(' ');
@@ -162,8 +162,13 @@ export function faultTable(f: FaultSummary): string {
   return out.join('\n');
 }
 
+/** A horizontal rule as wide as the table. */
+export function rule(): string {
+  return '-'.repeat(WIDTHS.reduce((a, b) => a + b + 1, 0));
+}
+
 export function tableHeader(): string {
-  return `${line(COLUMNS)}\n${'-'.repeat(WIDTHS.reduce((a, b) => a + b + 1, 0))}`;
+  return `${line(COLUMNS)}\n${rule()}`;
 }
 
 /** The last line: totals over every fault that ran. */

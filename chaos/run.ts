@@ -11,7 +11,7 @@ import { PASSED_THROUGH, readChaosConfig, type ChaosConfig } from './config.ts';
 import { openChaosDatabase, type ChaosDatabase } from './database.ts';
 import { FAULTS, FAULT_NAMES, type FaultStep } from './faults.ts';
 import { startLoad } from './load.ts';
-import { faultTable, grandTotal, judge, summarize, tableHeader, type FaultSummary } from './report.ts';
+import { faultTable, grandTotal, judge, rule, summarize, tableHeader, type FaultSummary } from './report.ts';
 import { ROOT, RoleSet, sleep } from './roles.ts';
 import { runSegment, type RunContext } from './segment.ts';
 import { startChaosUpstream, type ChaosUpstream } from './upstream.ts';
@@ -79,7 +79,7 @@ function writeResults(status: 'running' | 'complete' | 'interrupted' | 'error', 
 }
 
 function printTable(): void {
-  const out = [tableHeader(), ...summaries.map(faultTable), '-'.repeat(120), grandTotal(summaries)];
+  const out = [tableHeader(), ...summaries.map(faultTable), rule(), grandTotal(summaries)];
   process.stdout.write(`\n${out.join('\n')}\n\n`);
 }
 
