@@ -69,12 +69,14 @@ function bump(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
 }
 
+/** The histogram label of a client outcome: the status, `200-cut` for a cut stream, `ERR:<code>` without an answer. */
 export function statusLabel(rec: ClientRecord): string {
   if (rec.status === 0) return `ERR:${rec.error ?? '?'}`;
   if (rec.status < 300 && !rec.complete) return `${rec.status}-cut`;
   return String(rec.status);
 }
 
+/** Classifies every record of a repetition against the rows and the upstream calls. */
 export function classify(input: ClassifyInput): Metrics {
   const byId = new Map(input.rows.map((r) => [r.id, r]));
   const rowsPerNonce = new Map<string, number>();

@@ -69,6 +69,7 @@ export function promptFor(nonce: string): string {
   return `Please repeat ${nonce} exactly.`;
 }
 
+/** The path and JSON body of one request of `kind`, its prompt carrying `nonce`. */
 export function requestBody(kind: LoadKind, model: string, nonce: string): { path: string; body: Record<string, unknown> } {
   const prompt = promptFor(nonce);
   const chat = { model, messages: [{ role: 'user', content: prompt }] };

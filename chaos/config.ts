@@ -73,6 +73,7 @@ export interface ChaosConfig {
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
+/** Parses the CHAOS_* variables; throws with every bad one named. */
 export function readChaosConfig(env: Record<string, string | undefined>): ChaosConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('CHAOS_') && v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);

@@ -38,6 +38,7 @@ async function adminQuery(url: string, text: string): Promise<void> {
   }
 }
 
+/** Opens the run's fresh database (see the module comment); `close` removes it. */
 export async function openChaosDatabase(log: (line: string) => void): Promise<ChaosDatabase> {
   const name = `volley_chaos_${randomBytes(5).toString('hex')}`;
   const given = process.env.DATABASE_URL;

@@ -54,10 +54,12 @@ export interface Load {
   stop(): Promise<ClientRecord[]>;
 }
 
+/** A 2xx answer with a complete body or stream: what counts as "answered". */
 export function isOk(rec: Pick<ClientRecord, 'status' | 'complete'>): boolean {
   return rec.status >= 200 && rec.status < 300 && rec.complete;
 }
 
+/** Starts the open loop at once; `stop` ends it. */
 export function startLoad(opts: LoadOptions): Load {
   const pool = new Pool(opts.gatewayUrl, {
     connections: opts.concurrency,

@@ -39,6 +39,7 @@ function describe(reasons: Record<string, number>): string {
     .join(', ');
 }
 
+/** The `roles` column: per role ✓, ↻, ✗exit, ✗idle or ? (see README.md). */
 export function rolesCell(seg: SegmentResult): string {
   return ROLE_NAMES.map((role) => {
     const r = seg.roles[role];
@@ -52,6 +53,7 @@ export function rolesCell(seg: SegmentResult): string {
   }).join(' ');
 }
 
+/** `status:count` pairs, most frequent first. */
 export function statusesCell(statuses: Record<string, number>): string {
   return Object.entries(statuses)
     .sort((a, b) => b[1] - a[1])
@@ -77,6 +79,7 @@ export interface FaultSummary {
   };
 }
 
+/** A fault's repetitions, their verdicts and totals. */
 export function summarize(step: FaultStep, reps: { segment: SegmentResult; verdict: Verdict }[]): FaultSummary {
   const sum = (f: (s: SegmentResult) => number): number => reps.reduce((t, r) => t + f(r.segment), 0);
   const recoveries = reps.map((r) => r.segment.metrics.recoveryMs);
@@ -167,6 +170,7 @@ export function rule(): string {
   return '-'.repeat(WIDTHS.reduce((a, b) => a + b + 1, 0));
 }
 
+/** The column names and a rule under them. */
 export function tableHeader(): string {
   return `${line(COLUMNS)}\n${rule()}`;
 }

@@ -48,6 +48,7 @@ interface Running {
   tail: string;
 }
 
+/** The running roles: started, killed, restarted after an exit of their own, stopped. */
 export class RoleSet {
   readonly #opts: RoleSetOptions;
   readonly #running = new Map<RoleName, Running>();
@@ -191,6 +192,7 @@ export class RoleSet {
   }
 }
 
+/** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

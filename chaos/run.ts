@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import { z } from 'zod';
 import { freePort } from '../src/db/embedded.ts';
 import { PASSED_THROUGH, readChaosConfig, type ChaosConfig } from './config.ts';
 import { openChaosDatabase, type ChaosDatabase } from './database.ts';
@@ -131,7 +132,7 @@ try {
     body: JSON.stringify({ user: 'chaos' }),
   });
   if (!keyRes.ok) throw new Error(`POST /admin/api-keys: ${keyRes.status} ${await keyRes.text()}`);
-  const { key: apiKey } = (await keyRes.json()) as { key: string };
+  const { key: apiKey } = z.object({ key: z.string().min(1) }).parse(await keyRes.json());
   pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'volley-chaos' });
   pool.on('error', () => {});
   const sweepUrl = db.url;

@@ -25,6 +25,7 @@ export interface SdkLoad {
 const KINDS: readonly SdkKind[] = ['sdk-chat', 'sdk-chat', 'sdk-responses', 'sdk-responses', 'sdk-background'];
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'incomplete']);
 
+/** Starts the SDK load at once; `stop` ends it and returns one record per logical request. */
 export function startSdkLoad(opts: SdkLoadOptions): SdkLoad {
   const attempts = new Map<string, number[]>();
   const countingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {

@@ -70,6 +70,7 @@ async function waitForRecovery(load: Load, since: number, timeoutMs: number): Pr
   return null;
 }
 
+/** Runs one repetition of `step` and verifies it (never throws for a failed fault step: it is in `error`). */
 export async function runSegment(ctx: RunContext, step: FaultStep, rep: number): Promise<SegmentResult> {
   const { cfg, roles, upstream } = ctx;
   ctx.upstream.resetCalls();

@@ -48,6 +48,7 @@ export interface StreamAccumulator {
   result(): StreamOutcome;
 }
 
+/** Accumulates a chat or Responses stream's `data` payloads into what the client got. */
 export function streamAccumulator(kind: 'chat' | 'responses'): StreamAccumulator {
   let deltas = '';
   let finalText: string | undefined;

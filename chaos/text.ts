@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 /** Every logical request carries one of these in its prompt; the upstream echoes it. */
 export const NONCE_PATTERN = /chaos-[0-9a-f]{16}/;
 
+/** A fresh nonce for one logical request. */
 export function newNonce(): string {
   return `chaos-${randomBytes(8).toString('hex')}`;
 }
@@ -16,6 +17,7 @@ export function findNonce(text: string | undefined): string | undefined {
   return NONCE_PATTERN.exec(text)?.[0];
 }
 
+/** A plain JSON object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -40,6 +40,7 @@ export function answeredOk(outcome: CallOutcome): boolean {
   return outcome === 'ok' || outcome.startsWith('poison-');
 }
 
+/** True for the poisoned outcomes. */
 export function isPoison(outcome: CallOutcome): boolean {
   return outcome.startsWith('poison-');
 }

@@ -46,6 +46,7 @@ export interface ChaosUpstreamOptions {
 
 type Handler = (body: Json, model: string, mintId: MintId, nowSeconds: number) => Answer;
 
+/** Starts the chaos upstream on a free loopback port, with no fault switched on. */
 export async function startChaosUpstream(opts: ChaosUpstreamOptions): Promise<ChaosUpstream> {
   let faults: UpstreamFaults = {};
   let calls = new Map<string, UpstreamCall[]>();

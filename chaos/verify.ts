@@ -28,6 +28,7 @@ export function toldIds(records: readonly ClientRecord[]): string[] {
   return [...ids];
 }
 
+/** Waits (bounded) for the told rows to be terminal, then reads them and the repetition's other rows. */
 export async function settleAndFetch(
   pool: pg.Pool,
   opts: { ids: string[]; since: Date; settleMs: number; idleMs: number },
