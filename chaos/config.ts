@@ -24,7 +24,7 @@ const schema = z.object({
   CHAOS_RESTART_DELAY_MS: int(3_000),
   CHAOS_PG_DOWN_SECONDS: int(10, 1),
   /** The roles' REALTIME_STALE_AFTER (the sweep threshold), scaled down from 15m. */
-  CHAOS_STALE_AFTER: z.string().regex(/^\d+(ms|s|m|h)$/).default('20s'),
+  CHAOS_STALE_AFTER: z.string().regex(/^\d+(ms|s|m|h)$/).default('1m'),
   /** The roles' UPSTREAM_TIMEOUT_MS: how long a hung upstream call is waited for. */
   CHAOS_UPSTREAM_TIMEOUT_MS: int(3_000, 1),
   CHAOS_UPSTREAM_LATENCY_MS: int(5),
