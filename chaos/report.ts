@@ -17,6 +17,9 @@ export function judge(step: FaultStep, seg: SegmentResult): Verdict {
   if (m.ok === 0) failures.push('no request answered 2xx');
   if (m.lost > 0) failures.push(`${m.lost} answered but lost (${describe(m.reasons.lost)})`);
   if (m.wrong > 0) failures.push(`${m.wrong} answered but recorded wrong (${describe(m.reasons.wrong)})`);
+  if (m.lostInWindow > 0 && process.env.DURABILITY === 'strict') {
+    failures.push(`${m.lostInWindow} answered just before the web kill lost their record (DURABILITY=strict promises none)`);
+  }
   if (m.duplicated > 0) failures.push(`${m.duplicated} logical requests with more than one row`);
   if (m.bgNotTerminal > 0) failures.push(`${m.bgNotTerminal} accepted background/flex requests not terminal`);
   if (m.upstreamRepeats > 0) failures.push(`${m.upstreamRepeats} repeated upstream answers for answered realtime requests`);
@@ -74,7 +77,7 @@ export interface FaultSummary {
   skipped?: string;
   pass: boolean;
   repetitions: { segment: SegmentResult; verdict: Verdict }[];
-  totals: Record<'sent' | 'ok' | 'lost' | 'wrong' | 'duplicated' | 'upstreamRepeats' | 'bgRetries' | 'bgRepeatsAfterSuccess' | 'bgNotTerminal', number> & {
+  totals: Record<'sent' | 'ok' | 'lost' | 'lostInWindow' | 'wrong' | 'duplicated' | 'upstreamRepeats' | 'bgRetries' | 'bgRepeatsAfterSuccess' | 'bgNotTerminal', number> & {
     maxRecoveryMs: number | null;
   };
 }
@@ -92,6 +95,7 @@ export function summarize(step: FaultStep, reps: { segment: SegmentResult; verdi
       sent: sum((s) => s.metrics.sent),
       ok: sum((s) => s.metrics.ok),
       lost: sum((s) => s.metrics.lost),
+      lostInWindow: sum((s) => s.metrics.lostInWindow),
       wrong: sum((s) => s.metrics.wrong),
       duplicated: sum((s) => s.metrics.duplicated),
       upstreamRepeats: sum((s) => s.metrics.upstreamRepeats),
@@ -117,7 +121,8 @@ export function faultTable(f: FaultSummary): string {
         String(s.rep),
         String(m.sent),
         String(m.ok),
-        String(m.lost),
+        // `+Nw`: lost within DURABILITY=fast's documented window (answered just before a web kill).
+        `${m.lost}${m.lostInWindow > 0 ? `+${m.lostInWindow}w` : ''}`,
         String(m.wrong),
         String(m.duplicated),
         String(m.upstreamRepeats),
@@ -185,7 +190,7 @@ export function grandTotal(faults: readonly FaultSummary[]): string {
     String(ran.reduce((t, f) => t + f.repetitions.length, 0)),
     String(sum('sent')),
     String(sum('ok')),
-    String(sum('lost')),
+    `${sum('lost')}${sum('lostInWindow') > 0 ? `+${sum('lostInWindow')}w` : ''}`,
     String(sum('wrong')),
     String(sum('duplicated')),
     String(sum('upstreamRepeats')),

@@ -11,3 +11,9 @@ export const NOTIFY_IDS_PER_MESSAGE = 200;
  * message), so whichever flex process holds its upstream call aborts it.
  */
 export const CANCEL_CHANNEL = 'volley_request_cancel';
+
+/**
+ * The NOTIFY channel on which a change to the `models` table is announced (the model's name),
+ * so every process reloads its catalog within a round trip (DESIGN 10).
+ */
+export const MODELS_CHANNEL = 'volley_models_changed';

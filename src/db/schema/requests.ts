@@ -60,6 +60,16 @@ export const requests = pgTable(
     totalTokens: integer(),
     /** Size of the stored response body in bytes. */
     responseSize: bigint({ mode: 'number' }),
+    /**
+     * The request this one continues (`previous_response_id`, checked to be the same owner's
+     * and finished when it was accepted): the chain is walked by primary key from here.
+     */
+    previousRequestId: uuid(),
+    /**
+     * `store: false` on /v1/responses (DESIGN 11): the bodies are not kept after the answer
+     * (the row keeps metadata and usage), GET answers 404 and it cannot be continued.
+     */
+    store: boolean().notNull().default(true),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },

@@ -69,6 +69,8 @@ export function toRequestRow(r: Record<string, unknown>): RequestRow {
     completionTokens: (r.completion_tokens as number | null) ?? null,
     totalTokens: (r.total_tokens as number | null) ?? null,
     responseSize: r.response_size == null ? null : Number(r.response_size),
+    previousRequestId: (r.previous_request_id as string | null) ?? null,
+    store: r.store === undefined ? true : (r.store as boolean),
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
   };

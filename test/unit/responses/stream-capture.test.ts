@@ -228,3 +228,14 @@ describe('SseSplitter bounds', () => {
     expect([...pieces, ...rest].map((e) => e.raw).join('')).toBe(`${`data: ${'y'.repeat(500)}`.repeat(10)}\n\n`);
   });
 });
+
+describe('answers with raw control characters', () => {
+  it('a chat chunk with a raw NUL byte in its content is captured, not dropped', () => {
+    const chunk = (content: string) =>
+      `data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`;
+    const text = chunk('Echo: a') + chunk(' b\u0000c') + chunk(' d') + 'data: [DONE]\n\n';
+    const { body } = run(text, 'chat', 7);
+    const message = (body.choices as { message: { content: string } }[])[0]!.message;
+    expect(message.content).toBe('Echo: a b\u0000c d');
+  });
+});
