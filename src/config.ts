@@ -13,42 +13,6 @@ const duration = (fallback: string) =>
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-/** `model=limit,model=limit`: per-model concurrency overrides for the request processor. */
-const modelLimits = z
-  .string()
-  .default('')
-  .transform((text, ctx) => {
-    const limits: Record<string, number> = {};
-    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = part.lastIndexOf('=');
-      const limit = Number(part.slice(eq + 1));
-      if (eq <= 0 || !Number.isInteger(limit) || limit <= 0) {
-        ctx.addIssue({ code: 'custom', message: `'${part}' is not model=positive-integer` });
-        return z.NEVER;
-      }
-      limits[part.slice(0, eq)] = limit;
-    }
-    return limits;
-  });
-
-/** `model=url,model=url`: models served somewhere other than UPSTREAM_URL. */
-const routeTable = z
-  .string()
-  .default('')
-  .transform((text, ctx) => {
-    const routes: Record<string, string> = {};
-    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = part.indexOf('=');
-      const url = part.slice(eq + 1);
-      if (eq <= 0 || !URL.canParse(url)) {
-        ctx.addIssue({ code: 'custom', message: `'${part}' is not model=url` });
-        return z.NEVER;
-      }
-      routes[part.slice(0, eq)] = url.replace(/\/+$/, '');
-    }
-    return routes;
-  });
-
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
@@ -62,7 +26,6 @@ export const envSchema = z.object({
    */
   UPSTREAM_URL: z.union([z.literal('dev'), z.url()]).optional(),
   UPSTREAM_API_KEY: z.string().optional(),
-  UPSTREAM_ROUTES: routeTable,
   UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),
@@ -81,10 +44,9 @@ export const envSchema = z.object({
    * Concurrent upstream calls per model across all flex processes. 64 because an OpenAI-
    * compatible model server batches far more sequences than that (vLLM's default is 256),
    * and with real model latencies the cap is the throughput: 16 calls of 2 s each is 8 req/s
-   * for the whole deployment. Lower it per model with MODEL_CONCURRENCY_OVERRIDES.
+   * for the whole deployment. A model's own limit is set in the models table (/admin/models).
    */
   MODEL_CONCURRENCY: positiveInt(64),
-  MODEL_CONCURRENCY_OVERRIDES: modelLimits,
   /** Request processor: upstream calls one flex process runs at once, across models. */
   PROCESSOR_CONCURRENCY: positiveInt(64),
   /** Request processor: delay before the second attempt; doubles per attempt up to RETRY_MAX_MS. */

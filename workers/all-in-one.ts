@@ -42,7 +42,7 @@ try {
   const adminToken = env.ADMIN_TOKEN ?? (await embeddedAdminToken(dataDir));
   const upstream = await resolveUpstream(env, log);
   devUpstream = upstream.devUpstream;
-  roles = await startAllRoles({ env, logger: log, databaseUrl: url, upstreamUrl: upstream.url, adminToken });
+  roles = await startAllRoles({ env, logger: log, databaseUrl: url, upstreamUrl: upstream.url, adminToken, secrets: (name) => process.env[name] });
   // A ready-made key only on an embedded database: on a real one, keys are the operator's
   // business (the admin API).
   const devKey = embedded ? await ensureDevKey(roles.database.db, adminToken) : undefined;

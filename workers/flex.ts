@@ -10,7 +10,8 @@ const log = createLogger(env.LOG_LEVEL).child({ role: 'flex' });
 const databaseUrl = requireDatabaseUrl(env, 'flex');
 enableProcessMetrics();
 const upstream = await resolveUpstream(env, log);
-const flex = await startFlexRole({ env, logger: log, databaseUrl, upstreamUrl: upstream.url });
+// A model's own upstream key is read from the variable its row names (DESIGN 10).
+const flex = await startFlexRole({ env, logger: log, databaseUrl, upstreamUrl: upstream.url, secrets: (name) => process.env[name] });
 log.info({ localConcurrency: env.PROCESSOR_CONCURRENCY, modelConcurrency: env.MODEL_CONCURRENCY, metrics: flex.metricsUrl }, 'flex role ready');
 
 onShutdownSignal(log, async () => {

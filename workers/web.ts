@@ -9,7 +9,8 @@ const log = createLogger(env.LOG_LEVEL).child({ role: 'web' });
 const databaseUrl = requireDatabaseUrl(env, 'web');
 enableProcessMetrics();
 const upstream = await resolveUpstream(env, log);
-const web = await startWebRole({ env, logger: log, databaseUrl, upstreamUrl: upstream.url });
+// A model's own upstream key is read from the variable its row names (DESIGN 10).
+const web = await startWebRole({ env, logger: log, databaseUrl, upstreamUrl: upstream.url, secrets: (name) => process.env[name] });
 log.info({ url: web.gateway.url }, 'web role ready');
 
 onShutdownSignal(

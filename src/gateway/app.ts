@@ -10,7 +10,7 @@ import { clientError, answerWhileClosing, frameworkError } from './edge-errors.t
 import { envelope, toHttpError } from './http-errors.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { databaseReadiness } from './readiness.ts';
-import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerCreateRoutes } from './routes/create.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerResponseRoutes } from './routes/responses.ts';

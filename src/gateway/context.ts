@@ -7,6 +7,7 @@ import type { BatchOf1Input } from '../jobs/batch-of-1.ts';
 import type { CompleteResponsePayload, CreateResponsePayload } from '../jobs/definitions.ts';
 import type { Logger } from '../logger.ts';
 import type { ResponseObject } from '../responses/response-object.ts';
+import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { KeyCache } from './auth.ts';
 import type { ByteBudget } from '../lib/byte-budget.ts';
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   jobs: GatewayJobs;
   poller: TerminalWaiter;
   upstream: UpstreamProxy;
+  /** The models table's view: each model's upstream, API and key (DESIGN 10). */
+  catalog: ModelCatalog;
   /**
    * Cancels a background request (store/cancel.ts): a pending row becomes canceled at once,
    * an in-flight one has its upstream call aborted. Unset: cancel answers 501.

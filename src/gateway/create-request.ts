@@ -19,6 +19,10 @@ export interface CreateRequest {
   /** The tier recorded on the row; an absent or unknown tier on chat/embeddings is `default`. */
   serviceTier: ServiceTier;
   path: RequestPath;
+  /** `store: false` on /v1/responses (DESIGN 11): the bodies are not kept after the answer. */
+  store: boolean;
+  /** `previous_response_id` on /v1/responses, checked by the caller against the store. */
+  previousResponseId?: string;
 }
 
 const TIERS: ReadonlySet<string> = new Set(SERVICE_TIERS);
@@ -41,7 +45,7 @@ export function readCreateRequest(endpoint: CreateEndpoint, body: unknown): Crea
     // Only the Responses API honours background and service_tier here (DESIGN 1.1); the rest
     // is passed to the upstream as sent, and recorded as the default tier unless it is a known one.
     const recorded = typeof tier === 'string' && TIERS.has(tier) ? (tier as ServiceTier) : 'default';
-    return { model, stream: streaming, background: false, serviceTier: recorded, path: 'realtime' };
+    return { model, stream: streaming, background: false, serviceTier: recorded, path: 'realtime', store: true };
   }
   if (background !== undefined && background !== null && typeof background !== 'boolean') {
     throw badRequest("Invalid type for 'background': expected a boolean.", 'background', 'invalid_type');
@@ -66,5 +70,30 @@ export function readCreateRequest(endpoint: CreateEndpoint, body: unknown): Crea
       'unsupported_parameter',
     );
   }
-  return { model, stream: streaming, background: isBackground, serviceTier, path };
+  const { store, previous_response_id: previous } = body;
+  if (store !== undefined && store !== null && typeof store !== 'boolean') {
+    throw badRequest("Invalid type for 'store': expected a boolean.", 'store', 'invalid_type');
+  }
+  // The request processor runs background and flex requests from their stored body, and a
+  // background response is fetched later: neither can do without storing it (the OpenAI
+  // platform refuses background with store false too).
+  if (store === false && path !== 'realtime') {
+    throw badRequest(
+      `'store: false' cannot be used with ${isBackground ? "'background: true'" : "service_tier 'flex'"}: the request must be stored to be run later.`,
+      'store',
+      'invalid_value',
+    );
+  }
+  if (previous !== undefined && previous !== null && typeof previous !== 'string') {
+    throw badRequest("Invalid type for 'previous_response_id': expected a string.", 'previous_response_id', 'invalid_type');
+  }
+  return {
+    model,
+    stream: streaming,
+    background: isBackground,
+    serviceTier,
+    path,
+    store: store !== false,
+    ...(typeof previous === 'string' ? { previousResponseId: previous } : {}),
+  };
 }

@@ -9,6 +9,9 @@ import { clientGone, type CreateCall } from './create-call.ts';
 import type { GatewayContext } from './context.ts';
 import { HttpError, trackingUnavailable } from './http-errors.ts';
 import { RESPONSE_ID_HEADER } from './relay.ts';
+import { refused } from './realtime.ts';
+import { previousResponseNotFound, previousResponseUsable } from '../upstream/prepare.ts';
+import { parseResponseId } from '../responses/response-id.ts';
 import { REPLAYED_HEADER } from './replay.ts';
 import { findRequestDetail } from '../store/requests/find.ts';
 import { isTerminal } from '../store/requests/rows.ts';
@@ -80,6 +83,12 @@ export async function answerWhenTerminal(ctx: GatewayContext, call: CreateCall, 
 /** The pending row and its job, in one transaction; idempotent on the request id. */
 export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Promise<void> {
   const flex = call.request.serviceTier === 'flex';
+  const previous = call.request.previousResponseId;
+  // Checked now, so a bad id is the client's 400, not a failure found when it runs; the
+  // processor expands the chain when it sends the request.
+  if (previous !== undefined && !(await previousResponseUsable(ctx.db, previous, call.owner.userId))) {
+    throw refused(previousResponseNotFound(previous));
+  }
   try {
     await ctx.jobs.createBatchOf1({
       requestId: call.requestId,
@@ -91,6 +100,7 @@ export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Prom
       createdBy: call.owner.userId,
       apiKeyId: call.owner.id,
       completionWindow: flex ? ctx.config.FLEX_COMPLETION_WINDOW : ctx.config.BACKGROUND_COMPLETION_WINDOW,
+      ...(previous !== undefined ? { previousRequestId: parseResponseId(previous) } : {}),
     });
   } catch (err) {
     ctx.logger.error({ err, requestId: call.requestId }, 'could not store a background/flex request; request refused');

@@ -8,31 +8,48 @@ import { toResponseId } from '../responses/response-id.ts';
 import type { CreateCall } from './create-call.ts';
 import type { GatewayContext } from './context.ts';
 import { DURABILITY_POLICIES } from './durability.ts';
-import { envelope, overloaded, trackingUnavailable } from './http-errors.ts';
+import { HttpError, envelope, overloaded, trackingUnavailable } from './http-errors.ts';
+import { parseResponseId } from '../responses/response-id.ts';
+import { extractUsage } from '../responses/usage.ts';
+import { prepareCall, type PreparedCall, type Refusal } from '../upstream/prepare.ts';
 import { held, relay, type RelayResult } from './relay.ts';
 
 const INTERNAL_ERROR = envelope(500, 'The server had an error while processing your request.', 'internal_error');
 
 export async function serveRealtime(ctx: GatewayContext, call: CreateCall): Promise<void> {
   const { requestId, body } = call;
+  // The route, the chain expanded, a chat-only model's request translated: a 400 (an unknown
+  // previous_response_id, say) before anything is stored or sent.
+  const prepared = await prepareCall({ db: ctx.db, catalog: ctx.catalog }, {
+    endpoint: call.endpoint,
+    model: call.request.model,
+    raw: body.raw,
+    value: body.value,
+    owner: call.owner.userId,
+  });
+  if (!prepared.ok) throw refused(prepared.refusal);
   // Bounded memory (DESIGN 13): the request's body is held until its completion is stored.
   let bytes = body.raw.length;
   if (!ctx.budget.tryTake(bytes)) throw overloaded();
+  const { store, previousResponseId } = call.request;
   const created: CreateResponsePayload = {
     requestId,
     batchId: newId(),
-    body: body.text,
+    // store: false keeps no body, in no row and no job (DESIGN 11).
+    body: store ? body.text : '',
     model: call.request.model,
     endpoint: call.endpoint,
     serviceTier: call.request.serviceTier,
     createdBy: call.owner.userId,
     apiKeyId: call.owner.id,
+    ...(previousResponseId ? { previousRequestId: parseResponseId(previousResponseId) } : {}),
+    ...(store ? {} : { store: false }),
   };
   // Held from its record until its completion is stored: the sweeper leaves its row alone.
   ctx.held.hold(requestId, call.idempotency);
   let completing: Promise<void> | undefined;
   try {
-    const served = await proxy(ctx, call, created);
+    const served = await proxy(ctx, call, created, prepared.call);
     bytes += served.answerBytes;
     ctx.budget.take(served.answerBytes);
     completing = served.completing;
@@ -54,6 +71,7 @@ async function proxy(
   ctx: GatewayContext,
   call: CreateCall,
   created: CreateResponsePayload,
+  upstream: PreparedCall,
 ): Promise<{ completing: Promise<void>; answerBytes: number }> {
   const { requestId } = created;
   const policy = DURABILITY_POLICIES[ctx.config.DURABILITY];
@@ -80,11 +98,14 @@ async function proxy(
   }
   const completion = (result: RelayResult): CompleteResponsePayload => {
     const { body: requestBody, ...rest } = created;
+    const kept = created.store !== false;
+    const usage = kept ? undefined : extractUsage(result.body);
     return {
       ...rest,
       requestBody,
       statusCode: result.status,
-      responseBody: result.body,
+      responseBody: kept ? result.body : '',
+      ...(usage ? { usage } : {}),
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
     };
@@ -104,8 +125,10 @@ async function proxy(
       upstream: ctx.upstream,
       reply: call.reply,
       endpoint: call.endpoint,
-      model: call.request.model,
-      body: call.body.raw,
+      target: upstream.route,
+      path: upstream.path,
+      body: upstream.body,
+      ...(call.endpoint === '/v1/responses' ? { answer: { request: call.body.value, translated: upstream.translated !== undefined } } : {}),
       responseId: toResponseId(requestId),
       requestId,
       ...(recorded ? { recorded } : {}),
@@ -130,4 +153,9 @@ async function proxy(
   // Not stored yet (the usual case, or the inline write failed and the connection was cut):
   // the tracker stores it, retrying until the database takes it.
   return { completing: ctx.tracker.complete(completion(result)), answerBytes };
+}
+
+/** A request the upstream cannot be sent (prepareCall's refusal) as the client's 400. */
+export function refused(r: Refusal): HttpError {
+  return new HttpError(r.status, r.message, { param: r.param, code: r.code });
 }

@@ -5,24 +5,41 @@
 // serialisation or hook runs between the upstream's bytes and the client's socket.
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { errors as undiciErrors } from 'undici';
 import { recordWaits, upstreamDuration } from '../metrics.ts';
-import { MAX_CAPTURE_BYTES, createStreamTap, rewriteResponseBodyId, type StreamKind } from '../responses/stream-capture.ts';
-import type { UpstreamProxy } from '../upstream/proxy.ts';
+import { completeSnapshot, completedAnswer, translatedAnswer } from '../responses/answers.ts';
+import { MAX_CAPTURE_BYTES, createStreamTap, type StreamKind } from '../responses/stream-capture.ts';
+import { createTranslatingTap } from '../responses/translating-tap.ts';
+import type { UpstreamProxy, UpstreamTarget } from '../upstream/proxy.ts';
 import type { CreateEndpoint } from './create-request.ts';
-import { envelope, trackingUnavailable } from './http-errors.ts';
+import { trackingUnavailable } from './http-errors.ts';
+import {
+  answerError,
+  answerTooLarge,
+  clientClosed,
+  readAnswer,
+  sendError,
+  sendFailure,
+  RESPONSE_ID_HEADER,
+  storedFirst,
+  upstreamFailure,
+  type RelayResult,
+} from './relay-answers.ts';
 
-export const RESPONSE_ID_HEADER = 'x-volley-response-id';
-
-/** nginx's "client closed request": what the row records when the client left first. */
-export const CLIENT_CLOSED_STATUS = 499;
+export { CLIENT_CLOSED_STATUS, RESPONSE_ID_HEADER, upstreamFailure, type RelayResult } from './relay-answers.ts';
 
 export interface RelayOptions {
   upstream: UpstreamProxy;
   reply: FastifyReply;
   endpoint: CreateEndpoint;
-  model: string;
-  body: Buffer;
+  /** Where the call goes (the model's route) and what is sent (upstream/prepare.ts). */
+  target: UpstreamTarget;
+  path: string;
+  body: Buffer | string;
+  /**
+   * For a tracked /v1/responses call: the client's request (the object's settings are
+   * echoed from it), and whether the upstream speaks chat (its answer is translated).
+   */
+  answer?: { request: unknown; translated: boolean };
   /** Set for tracked requests: the `resp_<uuid>` id (header, and body ids on /v1/responses). */
   responseId?: string;
   /** Sent upstream as x-volley-request-id. */
@@ -44,16 +61,6 @@ export interface RelayOptions {
   maxAnswerBytes?: number;
 }
 
-export interface RelayResult {
-  /** The status the client got (or CLIENT_CLOSED_STATUS). */
-  status: number;
-  /** The body to store: the final JSON (rebuilt for streams); '' for untracked requests. */
-  body: string;
-  /** Set when `recorded` rejected: the client got 503 and nothing of the upstream's answer. */
-  notRecorded?: unknown;
-  /** Set when `beforeEnd` failed: the connection was cut before the answer's final bytes. */
-  notStored?: true;
-}
 
 // Hop-by-hop headers and those the relay sets itself.
 const SKIPPED_HEADERS = new Set([
@@ -98,8 +105,8 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     let upstream;
     try {
       upstream = await opts.upstream.send({
-        model: opts.model,
-        path: opts.endpoint.slice('/v1'.length),
+        target: opts.target,
+        path: opts.path,
         body: opts.body,
         signal: abort.signal,
         ...(opts.requestId ? { volleyRequestId: opts.requestId } : {}),
@@ -133,12 +140,17 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
       }
       let buf = answer.bytes;
       let text: string | undefined;
-      if (capture && opts.endpoint === '/v1/responses' && status < 300) {
+      if (capture && opts.answer && status < 300) {
+        // The Responses object the client gets, complete, with volley's id (DESIGN 11).
         text = buf.toString('utf8');
-        const rewritten = rewriteResponseBodyId(text, responseId);
-        if (rewritten !== undefined) {
-          text = rewritten;
-          buf = Buffer.from(rewritten, 'utf8');
+        const now = Math.floor(Date.now() / 1_000);
+        const object = opts.answer.translated
+          ? translatedAnswer(text, opts.answer.request, responseId, now)
+          : completedAnswer(text, opts.answer.request, responseId, now);
+        if (object !== undefined) {
+          text = object;
+          buf = Buffer.from(object, 'utf8');
+          headers['content-type'] = 'application/json';
         }
       }
       const result: RelayResult = { status, body: capture ? (text ?? buf.toString('utf8')) : '' };
@@ -153,13 +165,15 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     res.writeHead(status, headers);
     // The client sees the status and headers now, before the first event.
     res.flushHeaders();
-    const tap = capture
-      ? createStreamTap({
-          kind: streamKind(opts.endpoint),
-          ...(opts.endpoint === '/v1/responses' ? { responseId } : {}),
-          ...(opts.beforeEnd ? { holdTerminal: true } : {}),
-        })
-      : undefined;
+    const tap = !capture
+      ? undefined
+      : opts.answer?.translated
+        ? createTranslatingTap({ request: opts.answer.request, responseId, nowSeconds: Math.floor(Date.now() / 1_000) })
+        : createStreamTap({
+            kind: streamKind(opts.endpoint),
+            ...(opts.answer ? { responseId, snapshot: snapshotFor(opts.answer.request, responseId) } : {}),
+            ...(opts.beforeEnd ? { holdTerminal: true } : {}),
+          });
     let rest: string | undefined;
     try {
       for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
@@ -185,53 +199,9 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
   }
 }
 
-/**
- * Runs `beforeEnd` (the caller storing the answer); true when the final bytes may go out.
- * When it fails, the client gets no complete answer: the connection is cut, so it cannot
- * take what it holds for an answer that was stored.
- */
-async function storedFirst(
-  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
-  result: RelayResult,
-  res: ServerResponse,
-): Promise<boolean> {
-  if (!beforeEnd) return true;
-  try {
-    await beforeEnd(result);
-    return true;
-  } catch {
-    res.destroy();
-    return false;
-  }
-}
 
-type Answer = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large' } | { kind: 'failed'; error: unknown };
 
-/** A non-streamed answer, read whole up to `limit` bytes (it is held to be rewritten and stored). */
-async function readAnswer(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<Answer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        return { kind: 'too-large' };
-      }
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    return { kind: 'failed', error };
-  }
-  return { kind: 'ok', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
-}
 
-function answerTooLarge(limit: number): { status: number; body: ReturnType<typeof envelope> } {
-  return {
-    status: 502,
-    body: envelope(502, `The upstream's answer is larger than ${limit} bytes, more than this gateway holds.`, 'upstream_answer_too_large'),
-  };
-}
 
 /** Waits for the record (when there is one to wait for), counted in recordWaits. */
 export async function held(recorded: Promise<void> | undefined): Promise<void> {
@@ -242,6 +212,12 @@ export async function held(recorded: Promise<void> | undefined): Promise<void> {
   } finally {
     recordWaits.dec();
   }
+}
+
+/** Completes each `response` snapshot of a pass-through Responses stream, with volley's id. */
+function snapshotFor(request: unknown, responseId: string): (response: Record<string, unknown>) => Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1_000);
+  return (response) => completeSnapshot(response, request, responseId, now);
 }
 
 function streamKind(endpoint: CreateEndpoint): StreamKind {
@@ -273,57 +249,7 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-function clientClosed(): RelayResult {
-  const body = envelope(CLIENT_CLOSED_STATUS, 'The client closed the connection before the upstream finished.', 'client_closed_request');
-  return { status: CLIENT_CLOSED_STATUS, body: JSON.stringify(body) };
-}
 
-/** The status and envelope for an upstream call that produced no usable answer. */
-export function upstreamFailure(err: unknown): { status: number; body: ReturnType<typeof envelope> } {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return { status: 504, body: envelope(504, 'The upstream model server did not answer in time.', 'upstream_timeout') };
-  }
-  const reason = err instanceof Error ? (err as Error & { code?: string }).code ?? err.name : 'unknown error';
-  return {
-    status: 502,
-    body: envelope(502, `The upstream model server could not be reached (${reason}).`, 'upstream_unreachable'),
-  };
-}
 
-function sendFailure(
-  res: ServerResponse,
-  err: unknown,
-  responseId: string | undefined,
-  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
-): Promise<RelayResult> {
-  const { status, body } = upstreamFailure(err);
-  return answerError(res, status, JSON.stringify(body), responseId, beforeEnd);
-}
 
-/**
- * An error envelope as the whole answer (or a cut connection, if the answer had begun); with
- * a `beforeEnd`, once it has stored it.
- */
-async function answerError(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  responseId: string | undefined,
-  beforeEnd: ((result: RelayResult) => Promise<void>) | undefined,
-): Promise<RelayResult> {
-  const result: RelayResult = { status, body: text };
-  if (!(await storedFirst(beforeEnd, result, res))) return { ...result, notStored: true };
-  return sendError(res, status, text, responseId);
-}
 
-function sendError(res: ServerResponse, status: number, text: string, responseId: string | undefined): RelayResult {
-  if (!res.headersSent && !res.destroyed) {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
-    if (responseId !== undefined) headers[RESPONSE_ID_HEADER] = responseId;
-    res.writeHead(status, headers);
-    res.end(text);
-  } else {
-    res.destroy();
-  }
-  return { status, body: text };
-}

@@ -14,6 +14,7 @@ import { observePollerWaiters } from '../metrics.ts';
 import type { Listener } from '../poller/listener.ts';
 import { Poller } from '../poller/poller.ts';
 import { cancelRequest } from '../store/requests/cancel.ts';
+import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { buildApp } from './app.ts';
@@ -30,8 +31,8 @@ export interface StartGatewayOptions {
   boss: PgBoss;
   /** The process's LISTEN connection (the poller subscribes to terminal transitions). */
   listener: Listener;
-  /** UPSTREAM_URL, or the development upstream's URL. */
-  upstreamUrl: string;
+  /** The models table's view (routes, APIs, keys). */
+  catalog: ModelCatalog;
   /** Overrides env.ADMIN_TOKEN (npm start generates one in embedded mode). */
   adminToken?: string;
   /** Tests only: wraps the queue operations, to inject faults. */
@@ -76,13 +77,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   observePollerWaiters(() => poller.waiting);
   const adminToken = opts.adminToken ?? env.ADMIN_TOKEN;
   const markerKey = requestMarkerKey(adminToken);
-  const upstream = createUpstreamProxy({
-    markerKey,
-    baseUrl: opts.upstreamUrl,
-    apiKey: env.UPSTREAM_API_KEY,
-    routes: env.UPSTREAM_ROUTES,
-    timeoutMs: env.UPSTREAM_TIMEOUT_MS,
-  });
+  const upstream = createUpstreamProxy({ markerKey, timeoutMs: env.UPSTREAM_TIMEOUT_MS });
   const app = buildApp({
     markerKey,
     config: {
@@ -100,6 +95,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     jobs: opts.wrapJobs ? opts.wrapJobs(jobs) : jobs,
     poller,
     upstream,
+    catalog: opts.catalog,
     cancelRequest: (requestId) => cancelRequest(database.db, requestId),
     ...(opts.limits ? { limits: opts.limits } : {}),
   });

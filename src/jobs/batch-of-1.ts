@@ -18,6 +18,8 @@ export interface BatchOf1Input {
   apiKeyId: string | null;
   /** '10m' (realtime background) or '1h' (flex); sets expires_at. */
   completionWindow: string;
+  /** The request this one continues (`previous_response_id`, checked by the caller). */
+  previousRequestId?: string | null;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input)
       state: 'pending',
       completionWindow: input.completionWindow,
       expiresAt: new Date(Date.now() + windowMs),
+      previousRequestId: input.previousRequestId ?? null,
     });
     if (!inserted) return;
     await sendProcessRequest(boss, tx, input.requestId, {

@@ -16,6 +16,7 @@ export function deadLetterQueue(queue: QueueName): string {
 const id = z.uuid();
 const endpoint = z.string().regex(/^\/v1\/[a-z/_-]+$/, 'an API path such as /v1/responses');
 const isoDate = z.iso.datetime({ offset: true });
+const count = z.number().int().min(0).nullable();
 
 /**
  * Written by the gateway before it proxies a realtime request. The gateway has already
@@ -31,6 +32,10 @@ export const createResponsePayload = z.object({
   /** Null when the key has no owner: such a request is proxied but not tracked. */
   createdBy: id.nullable(),
   apiKeyId: id.nullable(),
+  /** The request this one continues (`previous_response_id`, checked when accepted). */
+  previousRequestId: id.nullable().optional(),
+  /** false: `store: false` (DESIGN 11): the bodies in here are empty and stay so. */
+  store: z.boolean().optional(),
 });
 
 /**
@@ -44,6 +49,10 @@ export const completeResponsePayload = createResponsePayload.omit({ body: true }
    * empty and complete-response records it failed, with RecordRejected.
    */
   rejected: z.object({ stage: z.enum(['enqueue', 'store']), code: z.string() }).optional(),
+  /** Token counts the gateway measured: with `store: false` there is no body to read them from. */
+  usage: z
+    .object({ promptTokens: count, completionTokens: count, totalTokens: count })
+    .optional(),
   statusCode: z.number().int().min(100).max(599),
   /** The upstream's answer; for a streamed answer, the final object rebuilt from the stream. */
   responseBody: z.string(),

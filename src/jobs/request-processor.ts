@@ -7,6 +7,7 @@ import { UpstreamClient, type UpstreamConfig } from '../upstream/client.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { InFlightCalls } from '../processor/in-flight.ts';
 import type { BackoffPolicy } from '../upstream/retry-policy.ts';
+import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import { QUEUES } from './definitions.ts';
 import { processRequestHandler } from './handlers/process-request.ts';
 import { work, type JobEvents } from './run.ts';
@@ -18,8 +19,8 @@ export interface RequestProcessorOptions {
   listener: Listener;
   logger: Logger;
   upstream: UpstreamConfig;
-  /** Concurrent upstream calls per model across every process (MODEL_CONCURRENCY[_OVERRIDES]). */
-  modelConcurrency: { default: number; overrides?: Readonly<Record<string, number>> };
+  /** The models table's view: each model's route and API, and its concurrency limit. */
+  catalog: ModelCatalog;
   /** Backoff between attempts (RETRY_BASE_MS, RETRY_MAX_MS). */
   backoff: BackoffPolicy;
   /** Jobs this process runs at once, across models (PROCESSOR_CONCURRENCY). */
@@ -78,7 +79,8 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
   // loops whose fetch came back short (NOTIFY wakes them for new jobs, not for freed slots).
   const polling = opts.pollingIntervalSeconds ?? 0.5;
   const concurrency = opts.localConcurrency ?? 16;
-  const batchSize = Math.min(opts.batchSize ?? FETCH_BATCH_SIZE, concurrency, opts.modelConcurrency.default);
+  const limits = opts.catalog.concurrency();
+  const batchSize = Math.min(opts.batchSize ?? FETCH_BATCH_SIZE, concurrency, limits.default);
   await work(
     opts.boss,
     QUEUES.processRequest,
@@ -88,10 +90,9 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
       // the fetch came back full: with batches, a backlog is drained without pauses.
       burstWhenBatchFull: batchSize > 1,
       localConcurrency: Math.ceil(concurrency / batchSize),
-      groupConcurrency: {
-        default: opts.modelConcurrency.default,
-        tiers: { ...(opts.modelConcurrency.overrides ?? {}) },
-      },
+      // pg-boss's coarse filter takes the limits as they are at start; the exact admission
+      // in the claim reads the models table's current ones on every fetch.
+      groupConcurrency: { default: limits.default, tiers: { ...limits.overrides } },
       pollingIntervalSeconds: polling,
       notifyPollingIntervalSeconds: polling,
     },
@@ -101,7 +102,8 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
       client,
       inFlight,
       backoff: opts.backoff,
-      modelConcurrency: opts.modelConcurrency,
+      catalog: opts.catalog,
+      modelConcurrency: () => opts.catalog.concurrency(),
     }),
     log,
     opts.events,
@@ -118,25 +120,14 @@ export async function startRequestProcessor(opts: RequestProcessorOptions): Prom
   };
 }
 
-/**
- * The processor's settings from the configuration. `upstreamUrl` is UPSTREAM_URL, or the
- * built-in development upstream's URL when it is unset.
- */
+/** The processor's settings from the configuration. */
 export function requestProcessorSettings(
   env: Env,
-  upstreamUrl: string,
   /** Signs the calls' x-volley-request-id; `npm start` passes the token it generated. */
   adminToken: string | undefined = env.ADMIN_TOKEN,
-): Pick<RequestProcessorOptions, 'upstream' | 'modelConcurrency' | 'backoff' | 'localConcurrency'> {
+): Pick<RequestProcessorOptions, 'upstream' | 'backoff' | 'localConcurrency'> {
   return {
-    upstream: {
-      url: upstreamUrl,
-      apiKey: env.UPSTREAM_API_KEY,
-      routes: env.UPSTREAM_ROUTES,
-      timeoutMs: env.UPSTREAM_TIMEOUT_MS,
-      markerKey: requestMarkerKey(adminToken),
-    },
-    modelConcurrency: { default: env.MODEL_CONCURRENCY, overrides: env.MODEL_CONCURRENCY_OVERRIDES },
+    upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS, markerKey: requestMarkerKey(adminToken) },
     backoff: { baseMs: env.RETRY_BASE_MS, maxMs: env.RETRY_MAX_MS },
     localConcurrency: env.PROCESSOR_CONCURRENCY,
   };

@@ -16,6 +16,11 @@ import type { AttemptClaim, AttemptToClaim, ClaimResult } from '../store/request
 import { releaseRequestAttempt, retryRequestAttempt, type AttemptOutcome } from '../store/requests/attempt-outcomes.ts';
 import type { UpstreamClient, UpstreamResult } from '../upstream/client.ts';
 import { isRetriableStatus, nextAttemptDelayMs, type BackoffPolicy } from '../upstream/retry-policy.ts';
+import type { ModelCatalog } from '../upstream/model-catalog.ts';
+import { prepareCall } from '../upstream/prepare.ts';
+import { completedAnswer, translatedAnswer } from '../responses/answers.ts';
+import { parseJson } from '../responses/json.ts';
+import { toResponseId } from '../responses/response-id.ts';
 import { RequestCanceled, type InFlightCall } from './in-flight.ts';
 
 /** A fetched process-request job, as the processor sees it. */
@@ -47,6 +52,8 @@ export type SendNextAttempt = (tx: Tx, next: NextAttempt) => Promise<void>;
 
 export interface AttemptDeps {
   db: Db;
+  /** The models table's view: each model's route and API. */
+  catalog: ModelCatalog;
   client: Pick<UpstreamClient, 'call'>;
   backoff: BackoffPolicy;
   sendNextAttempt: SendNextAttempt;
@@ -119,8 +126,39 @@ export async function runAttempt(
     log.info({ attempt, reason: reason.type }, 'request past expires_at when its attempt started; no upstream call');
     return done({ state: 'failed', reason: reason.type });
   }
-  const result = await deps.client.call({ model: row.model, endpoint: row.endpoint, body: row.body, requestId, signal });
-  return await settleAttempt(deps, claim, row, result, log);
+  // The route, the chain expanded, a chat-only model's request translated (as the gateway
+  // does for realtime requests). A chain that cannot be continued any more (a turn deleted
+  // since) ends the request with the 400 a realtime request would have got; no call.
+  const value = parseJson(row.body);
+  const prepared = await prepareCall(deps, {
+    endpoint: row.endpoint,
+    model: row.model,
+    raw: row.body,
+    value,
+    owner: row.createdBy,
+    processor: true,
+  });
+  if (!prepared.ok) {
+    const body = JSON.stringify({ error: { message: prepared.refusal.message, type: 'invalid_request_error', param: prepared.refusal.param, code: prepared.refusal.code } });
+    await deps.finish({ claim, state: 'failed', reason: nonRetriableHttpStatus(400, body), http: { status: 400, body } });
+    log.info({ attempt, code: prepared.refusal.code }, 'request refused before its upstream call');
+    return done({ state: 'failed', reason: prepared.refusal.code });
+  }
+  const { call: upstream } = prepared;
+  const result = await deps.client.call({ target: upstream.route, path: upstream.path, body: upstream.body, requestId, signal });
+  return await settleAttempt(deps, claim, row, asResponsesAnswer(result, row, value, upstream.translated !== undefined), log);
+}
+
+/**
+ * On /v1/responses, a 2xx answer is stored as the Responses object a client gets: a chat-only
+ * model's answer translated, a Responses upstream's made complete, with volley's id.
+ */
+function asResponsesAnswer(result: UpstreamResult, row: RequestRow, request: unknown, translated: boolean): UpstreamResult {
+  if (row.endpoint !== '/v1/responses' || result.kind !== 'response' || result.status < 200 || result.status >= 300) return result;
+  const now = Math.floor(Date.now() / 1_000);
+  const responseId = toResponseId(row.id);
+  const body = translated ? translatedAnswer(result.body, request, responseId, now) : completedAnswer(result.body, request, responseId, now);
+  return body === undefined ? result : { ...result, body };
 }
 
 async function settleAttempt(
@@ -141,6 +179,16 @@ async function settleAttempt(
     const released = await releaseRequestAttempt(deps.db, claim);
     log.warn({ ...fields, released: !!released }, 'upstream call aborted by the job signal');
     return { status: 'failed', error: `upstream call aborted: ${String(result.reason)}` };
+  }
+
+  if (result.kind === 'too-large') {
+    // Asking again would get the same answer: failed, with what the client would have got.
+    const body = JSON.stringify({
+      error: { message: `The upstream's answer is larger than ${result.limit} bytes.`, type: 'server_error', param: null, code: 'upstream_answer_too_large' },
+    });
+    const written = await deps.finish({ claim, state: 'failed', reason: nonRetriableHttpStatus(502, body), http: { status: 502, body } });
+    log.warn({ ...fields, upstreamStatus: result.status }, 'upstream answer too large; failed, not retried');
+    return done({ state: written ? 'failed' : 'dropped' });
   }
 
   if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
@@ -181,7 +229,7 @@ async function settleAttempt(
   return done({ state: moved ? 'pending' : 'dropped', nextAttempt: next, delayMs });
 }
 
-function failureOf(result: Exclude<UpstreamResult, { kind: 'aborted' }>): FailureReason {
+function failureOf(result: Exclude<UpstreamResult, { kind: 'aborted' | 'too-large' }>): FailureReason {
   switch (result.kind) {
     case 'response':
       return retriableHttpStatus(result.status, result.body);

@@ -14,17 +14,22 @@ import { findRequestDetails } from '../store/requests/find.ts';
 import { isTerminal, type RequestDetail } from '../store/requests/rows.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import type { BackoffPolicy } from '../upstream/retry-policy.ts';
+import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import { done, runAttempt, type AttemptJob, type AttemptRunOutcome, type SendNextAttempt } from './attempt.ts';
 import type { InFlightCall, InFlightCalls } from './in-flight.ts';
 
 export interface AttemptRunnerDeps {
   db: Db;
+  catalog: ModelCatalog;
   client: Pick<UpstreamClient, 'call'>;
   inFlight: InFlightCalls;
   backoff: BackoffPolicy;
   sendNextAttempt: SendNextAttempt;
-  /** Per-model concurrency across all processes; unset: no admission check at claim time. */
-  modelConcurrency?: { default: number; overrides?: Readonly<Record<string, number>> };
+  /**
+   * Per-model concurrency across all processes, read at each claim (the models table can
+   * change it at any time); unset: no admission check at claim time.
+   */
+  modelConcurrency?: () => { default: number; overrides?: Readonly<Record<string, number>> };
   /** A claim older than this holds no model slot (no attempt outlives its job's expiry). */
   claimTtlMs: number;
   random?: () => number;
@@ -89,8 +94,9 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
     await pRetry(() => terminal.add(item), FINISH_RETRY);
     return item.written;
   };
-  const limits: AdmissionLimits | undefined = deps.modelConcurrency && { ...deps.modelConcurrency, claimTtlMs: deps.claimTtlMs };
-  const claim = (attempts: readonly AttemptToClaim[]): Promise<ClaimResult[]> => claimRequestAttempts(deps.db, attempts, limits);
+  const limits = (): AdmissionLimits | undefined =>
+    deps.modelConcurrency && { ...deps.modelConcurrency(), claimTtlMs: deps.claimTtlMs };
+  const claim = (attempts: readonly AttemptToClaim[]): Promise<ClaimResult[]> => claimRequestAttempts(deps.db, attempts, limits());
 
   return async (jobs, log) => {
     const outcomes = new Map<string, AttemptRunOutcome>();

@@ -38,11 +38,16 @@ export interface StreamTapOptions {
    * (DURABILITY=strict, and read-your-writes on /v1/responses).
    */
   holdTerminal?: boolean;
+  /**
+   * Makes each `response` snapshot of a Responses stream what the client gets (complete,
+   * with volley's id, answers.ts); the captured body is the last one so made.
+   */
+  snapshot?: (response: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export function createStreamTap(opts: StreamTapOptions): StreamTap {
   const splitter = new SseSplitter();
-  const capture = createCapture(opts.kind, opts.maxCaptureBytes ?? MAX_CAPTURE_BYTES);
+  const capture = createCapture(opts.kind, opts.maxCaptureBytes ?? MAX_CAPTURE_BYTES, opts.snapshot);
   const rewriteId = opts.kind === 'responses' ? opts.responseId : undefined;
   if (rewriteId === undefined && !opts.holdTerminal) {
     // Nothing to rewrite or hold: the client gets each chunk the moment it arrives.
@@ -106,10 +111,14 @@ interface Capture {
   body(): string;
 }
 
-function createCapture(kind: StreamKind, maxBytes: number): Capture {
+function createCapture(
+  kind: StreamKind,
+  maxBytes: number,
+  snapshot?: (response: Record<string, unknown>) => Record<string, unknown>,
+): Capture {
   switch (kind) {
     case 'responses':
-      return responsesCapture(maxBytes);
+      return responsesCapture(maxBytes, snapshot);
     case 'chat':
       return chatCapture(maxBytes);
     case 'raw':
@@ -125,7 +134,7 @@ function eventJson(event: SseEvent): Record<string, unknown> | undefined {
   return isRecord(value) ? value : undefined;
 }
 
-function responsesCapture(maxBytes: number): Capture {
+function responsesCapture(maxBytes: number, complete?: (response: Record<string, unknown>) => Record<string, unknown>): Capture {
   // Every event carrying the whole response (created, in_progress, completed, failed,
   // incomplete) is a newer snapshot than the one before, so the last is the final state,
   // or the best there is when the stream was cut short.
@@ -144,11 +153,16 @@ function responsesCapture(maxBytes: number): Capture {
         return undefined;
       }
       let rewritten: string | undefined;
-      if (rewriteId !== undefined && typeof response.id === 'string' && response.id !== rewriteId) {
+      let final = response;
+      if (complete !== undefined) {
+        final = complete(response);
+        value.response = final;
+        rewritten = replaceData(event.raw, JSON.stringify(value));
+      } else if (rewriteId !== undefined && typeof response.id === 'string' && response.id !== rewriteId) {
         response.id = rewriteId;
         rewritten = replaceData(event.raw, JSON.stringify(value));
       }
-      const text = JSON.stringify(response);
+      const text = JSON.stringify(final);
       if (text.length <= maxBytes) snapshot = text;
       return rewritten;
     },

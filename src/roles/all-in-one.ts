@@ -6,7 +6,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { startBoss } from '../jobs/boss.ts';
 import { Listener } from '../poller/listener.ts';
 import { startFlexRole, type FlexRole } from './flex.ts';
-import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, startModelCatalog, SUPERVISE, type RoleOptions } from './shared.ts';
 import { startWebRole, type WebRole, type WebRoleOptions } from './web.ts';
 import { startWorkerRole, type WorkerRole } from './worker.ts';
 
@@ -33,7 +33,8 @@ export async function startAllRoles(opts: Omit<WebRoleOptions, 'shared'> & Pick<
     const boss = own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), listener, extra: SUPERVISE }), (b) =>
       b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
     );
-    const shared = { database, listener, boss };
+    const catalog = own(closers, await startModelCatalog({ ...opts, database, listener }), async (c) => c.stop());
+    const shared = { database, listener, boss, catalog };
     const worker = own(closers, await startWorkerRole({ env, logger, databaseUrl, shared, metrics: false }));
     flex = await startFlexRole({
       env,
@@ -42,6 +43,7 @@ export async function startAllRoles(opts: Omit<WebRoleOptions, 'shared'> & Pick<
       shared,
       upstreamUrl: opts.upstreamUrl,
       metrics: false,
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
       ...(opts.adminToken !== undefined ? { adminToken: opts.adminToken } : {}),
     });
     // The gateway stops first: its requests finish and store their completions while the

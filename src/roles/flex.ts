@@ -6,7 +6,7 @@ import { requestProcessorSettings, startRequestProcessor, type RequestProcessor 
 import { jobMetricsEvents } from '../jobs/run.ts';
 import { Listener } from '../poller/listener.ts';
 import { startMetricsServer } from './metrics-server.ts';
-import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, startModelCatalog, SUPERVISE, type RoleOptions } from './shared.ts';
 
 export interface FlexRole {
   boss: PgBoss;
@@ -35,13 +35,17 @@ export async function startFlexRole(
       own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), listener, extra: SUPERVISE }), (b) =>
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
+    const catalog =
+      shared.catalog ??
+      own(closers, await startModelCatalog({ ...opts, database, listener }), async (c) => c.stop());
     processor = await startRequestProcessor({
       boss,
       db: database.db,
       listener,
       logger,
+      catalog,
       events: jobMetricsEvents,
-      ...requestProcessorSettings(env, opts.upstreamUrl, opts.adminToken ?? env.ADMIN_TOKEN),
+      ...requestProcessorSettings(env, opts.adminToken ?? env.ADMIN_TOKEN),
     });
     const metrics =
       opts.metrics !== false && env.METRICS_PORT !== undefined

@@ -1,6 +1,8 @@
 // What every role is started with, and the shared pieces `npm start` hands to all of them.
 import type { PgBoss } from 'pg-boss';
 import type { Env } from '../config.ts';
+import { MODELS_CHANNEL } from '../db/channels.ts';
+import { ModelCatalog } from '../upstream/model-catalog.ts';
 import { parseDuration } from '../lib/duration.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -15,7 +17,35 @@ export interface RoleOptions {
    * Pieces owned by the caller (all-in-one shares one of each between roles): a role opens
    * what it is not given and closes only what it opened.
    */
-  shared?: { database?: Database; listener?: Listener; boss?: PgBoss };
+  shared?: { database?: Database; listener?: Listener; boss?: PgBoss; catalog?: ModelCatalog };
+  /**
+   * Reads an environment variable a model's `upstream_api_key_env` names (DESIGN 10): the
+   * entry points pass process.env's reader; unset, no model has a key of its own.
+   */
+  secrets?: (name: string) => string | undefined;
+}
+
+/**
+ * The models table's view for this process: read at start, and again on every change
+ * announced on the process's LISTEN connection and after it reconnects (a missed change is
+ * also picked up by the catalog's own periodic refresh).
+ */
+export async function startModelCatalog(
+  opts: RoleOptions & { database: Database; listener: Listener; upstreamUrl: string },
+): Promise<ModelCatalog> {
+  const catalog = new ModelCatalog({
+    db: opts.database.db,
+    defaultUrl: opts.upstreamUrl,
+    defaultApiKey: opts.env.UPSTREAM_API_KEY,
+    defaultConcurrency: opts.env.MODEL_CONCURRENCY,
+    secret: opts.secrets ?? (() => undefined),
+    logger: opts.logger,
+  });
+  await catalog.start();
+  const reload = () => void catalog.reload().catch(() => {});
+  await opts.listener.subscribe(MODELS_CHANNEL, reload);
+  opts.listener.onReconnect(reload);
+  return catalog;
 }
 
 /**

@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from '../gateway/server.ts';
 import { startBoss } from '../jobs/boss.ts';
 import { Listener } from '../poller/listener.ts';
-import { closeAll, own, staleAfterMs, type RoleOptions } from './shared.ts';
+import { closeAll, own, staleAfterMs, startModelCatalog, type RoleOptions } from './shared.ts';
 
 export interface WebRoleOptions extends RoleOptions {
   upstreamUrl: string;
@@ -34,6 +34,9 @@ export async function startWebRole(opts: WebRoleOptions): Promise<WebRole> {
       own(closers, await startBoss({ url: databaseUrl, logger, staleAfterMs: staleAfterMs(env), supervise: false, schedule: false }), (b) =>
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
+    const catalog =
+      shared.catalog ??
+      own(closers, await startModelCatalog({ ...opts, database, listener }), async (c) => c.stop());
     const gateway = await startGateway({
       env,
       logger,
@@ -41,7 +44,7 @@ export async function startWebRole(opts: WebRoleOptions): Promise<WebRole> {
       databaseUrl,
       boss,
       listener,
-      upstreamUrl: opts.upstreamUrl,
+      catalog,
       ...(opts.adminToken !== undefined ? { adminToken: opts.adminToken } : {}),
       ...(opts.wrapJobs ? { wrapJobs: opts.wrapJobs } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),

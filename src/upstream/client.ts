@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { isRecord, parseJson } from '../responses/json.ts';
+import type { UpstreamTarget } from './proxy.ts';
 import { REQUEST_MARKER_HEADER, requestMarkerKey, signRequestMarker } from './request-marker.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 
@@ -10,15 +10,12 @@ import { parseRetryAfter } from './retry-policy.ts';
  */
 
 export interface UpstreamConfig {
-  /** OpenAI-style base URL including the version prefix, e.g. `http://host:8000/v1`. */
-  url: string;
-  apiKey?: string | undefined;
-  /** Models served somewhere other than `url` (model → base URL). */
-  routes?: Readonly<Record<string, string>>;
   /** The whole call (connect, headers and body) must finish within this. */
   timeoutMs: number;
   /** Signs x-volley-request-id (see request-marker.ts); unset: a key of this process. */
   markerKey?: Buffer;
+  /** A successful answer larger than this is refused (it is held whole to be stored). */
+  maxAnswerBytes?: number;
 }
 
 export type UpstreamResult =
@@ -26,36 +23,24 @@ export type UpstreamResult =
   | { kind: 'network-error'; error: string; durationMs: number }
   | { kind: 'timeout'; error: string; durationMs: number }
   /** The caller's signal fired (cancel, shutdown, lost job claim); `reason` is the signal's. */
-  | { kind: 'aborted'; reason: unknown; durationMs: number };
+  | { kind: 'aborted'; reason: unknown; durationMs: number }
+  /** The answer was larger than the client holds (memory is bounded, DESIGN 13). */
+  | { kind: 'too-large'; status: number; limit: number; durationMs: number };
 
 export interface UpstreamCall {
-  model: string;
-  /** The API path the client called, e.g. `/v1/chat/completions`. */
-  endpoint: string;
-  /** The stored request body; see forwardedBody for what is changed. */
-  body: string;
+  /** The model's route (base URL incl. /v1, and its key). */
+  target: UpstreamTarget;
+  /** The path after `/v1`, e.g. `/chat/completions`. */
+  path: string;
+  /** What is sent (upstream/prepare.ts made it). */
+  body: string | Buffer;
   requestId: string;
   signal?: AbortSignal;
 }
 
-/** `${route or UPSTREAM_URL}` + the endpoint's path after `/v1`. */
-export function upstreamUrl(config: Pick<UpstreamConfig, 'url' | 'routes'>, model: string, endpoint: string): string {
-  const base = (config.routes?.[model] ?? config.url).replace(/\/+$/, '');
-  const path = endpoint.startsWith('/v1/') ? endpoint.slice(3) : endpoint;
-  return `${base}${path.startsWith('/') ? path : `/${path}`}`;
-}
-
-/**
- * The body sent upstream: the stored body with `stream` (and `stream_options`, which an
- * upstream rejects without `stream`) removed, so the answer is one JSON document, and with
- * `background` and `service_tier` removed, so the upstream does not queue it a second time.
- * A body that is not a JSON object is sent unchanged.
- */
-export function forwardedBody(body: string): string {
-  const parsed = parseJson(body);
-  if (!isRecord(parsed)) return body;
-  const { stream: _s, stream_options: _so, background: _b, service_tier: _t, ...rest } = parsed;
-  return JSON.stringify(rest);
+/** `${base URL}` + the path after `/v1`. */
+export function upstreamUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
 export class UpstreamClient {
@@ -81,23 +66,25 @@ export class UpstreamClient {
     const elapsed = () => Math.round(performance.now() - started);
     const deadline = AbortSignal.timeout(this.#config.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-    const sent = forwardedBody(call.body);
+    const sent = call.body;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
       // Marks the call as tracked, so a volley gateway upstream does not track it again.
       [REQUEST_MARKER_HEADER]: signRequestMarker(this.#markerKey, call.requestId, sent),
     };
-    if (this.#config.apiKey) headers.authorization = `Bearer ${this.#config.apiKey}`;
+    if (call.target.apiKey) headers.authorization = `Bearer ${call.target.apiKey}`;
     try {
-      const res = await request(upstreamUrl(this.#config, call.model, call.endpoint), {
+      const res = await request(upstreamUrl(call.target.baseUrl, call.path), {
         method: 'POST',
         headers,
         body: sent,
         dispatcher: this.#agent,
         signal,
       });
-      const body = await res.body.text();
+      const limit = this.#config.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+      const body = await readLimited(res.body, limit);
+      if (body === undefined) return { kind: 'too-large', status: res.statusCode, limit, durationMs: elapsed() };
       const retryAfter = res.headers['retry-after'];
       return {
         kind: 'response',
@@ -128,4 +115,22 @@ function describe(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
   return `${typeof code === 'string' ? `${code} ` : ''}${err.message}${cause}`.slice(0, 500);
+}
+
+/** An answer held whole is at most this large (the gateway's relay holds the same). */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/** The body as text, or undefined (and the rest dropped) once it passes `limit` bytes. */
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

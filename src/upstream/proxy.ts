@@ -6,15 +6,11 @@ import { REQUEST_MARKER_HEADER, signRequestMarker } from './request-marker.ts';
  * keep-alive undici Agent per process: connections to each upstream are reused, so a proxied
  * request costs no TCP handshake. (The request processor has its own client in client.ts.)
  *
- * Routing (DESIGN 5): a model in the route table goes to its URL, every other model to
- * UPSTREAM_URL. Both are OpenAI-style base URLs with the version prefix (`http://h:8000/v1`);
- * the gateway appends the part of its own path after `/v1`.
+ * Where a call goes is the caller's (the model catalog's route, DESIGN 10): an OpenAI-style
+ * base URL with the version prefix (`http://h:8000/v1`), to which the path after `/v1` is
+ * appended.
  */
 export interface UpstreamProxyOptions {
-  baseUrl: string;
-  apiKey?: string | undefined;
-  /** model → base URL */
-  routes?: Record<string, string>;
   /** Longest wait for response headers, and for each body chunk after them. */
   timeoutMs: number;
   /** Most open connections per upstream origin; unset: no limit. */
@@ -23,14 +19,14 @@ export interface UpstreamProxyOptions {
   markerKey: Buffer;
 }
 
-interface Target {
-  origin: string;
-  /** Path prefix of the base URL without a trailing slash, e.g. `/v1`. */
-  basePath: string;
+export interface UpstreamTarget {
+  /** OpenAI-style base URL including the version prefix. */
+  baseUrl: string;
+  apiKey: string | undefined;
 }
 
 export interface UpstreamCall {
-  model: string;
+  target: UpstreamTarget;
   /** The path after `/v1`, e.g. `/chat/completions`. */
   path: string;
   body: Buffer | string;
@@ -46,8 +42,6 @@ export interface UpstreamProxy {
 }
 
 export function createUpstreamProxy(opts: UpstreamProxyOptions): UpstreamProxy {
-  const fallback = toTarget(opts.baseUrl);
-  const routes = new Map(Object.entries(opts.routes ?? {}).map(([model, url]) => [model, toTarget(url)]));
   const agent = new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
@@ -56,17 +50,27 @@ export function createUpstreamProxy(opts: UpstreamProxyOptions): UpstreamProxy {
     connections: opts.connectionsPerOrigin ?? null,
     pipelining: 1,
   });
-  const authorization = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
+  // Parsed once per base URL: a handful of upstreams, called on every request.
+  const targets = new Map<string, { origin: string; basePath: string }>();
+  const parse = (base: string) => {
+    let t = targets.get(base);
+    if (!t) {
+      const url = new URL(base);
+      t = { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
+      targets.set(base, t);
+    }
+    return t;
+  };
 
   return {
     send(call) {
-      const target = routes.get(call.model) ?? fallback;
+      const target = parse(call.target.baseUrl);
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         // Compressed bodies could not be captured or rewritten on the way through.
         'accept-encoding': 'identity',
       };
-      if (authorization) headers.authorization = authorization;
+      if (call.target.apiKey) headers.authorization = `Bearer ${call.target.apiKey}`;
       if (call.volleyRequestId) headers[REQUEST_MARKER_HEADER] = signRequestMarker(opts.markerKey, call.volleyRequestId, call.body);
       return agent.request({
         origin: target.origin,
@@ -79,9 +83,4 @@ export function createUpstreamProxy(opts: UpstreamProxyOptions): UpstreamProxy {
     },
     close: () => agent.close(),
   };
-}
-
-function toTarget(base: string): Target {
-  const url = new URL(base);
-  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
 }

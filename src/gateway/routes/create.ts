@@ -29,7 +29,8 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
   if (await isTrackedElsewhere(ctx, req, body)) {
     // A call this deployment already tracks (its processor, or a volley gateway in front of
     // this one): proxy, but do not track twice.
-    await relay({ upstream: ctx.upstream, reply, endpoint, model: request.model, body: body.raw });
+    const route = ctx.catalog.route(request.model);
+    await relay({ upstream: ctx.upstream, reply, endpoint, target: route, path: endpoint.slice('/v1'.length), body: body.raw });
     return reply;
   }
   const call: CreateCall = { endpoint, req, reply, owner, request, body, requestId: newId() };

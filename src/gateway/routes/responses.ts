@@ -6,6 +6,9 @@ import { isTerminal } from '../../db/schema/requests.ts';
 import { InvalidResponseId } from '../../errors.ts';
 import { parseResponseId, toResponseId } from '../../responses/response-id.ts';
 import { toResponseObject } from '../../responses/response-object.ts';
+import { pageOfItems, responseInputItems } from '../../responses/input-items.ts';
+import { parseInput } from '../validate.ts';
+import { z } from 'zod';
 import { findRequestDetail } from '../../store/requests/find.ts';
 import { markRequestDeleted } from '../../store/requests/delete.ts';
 import type { RequestDetail } from '../../store/requests/rows.ts';
@@ -16,11 +19,23 @@ import { POLL_AFTER_HEADER, POLL_AFTER_MS } from '../response-status.ts';
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
+const inputItemsQuery = z.object({
+  after: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+
 export function registerResponseRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get('/v1/responses/:id', async (req: IdRequest, reply) => {
     const detail = await ownedRequest(ctx, req);
     if (!isTerminal(detail.state)) reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
     return toResponseObject(detail);
+  });
+
+  app.get('/v1/responses/:id/input_items', async (req: IdRequest) => {
+    const detail = await ownedRequest(ctx, req);
+    const query = parseInput(inputItemsQuery, req.query, 'query');
+    return pageOfItems(responseInputItems(detail.body, detail.id), query);
   });
 
   app.post('/v1/responses/:id/cancel', async (req: IdRequest, reply) => {
@@ -62,7 +77,8 @@ async function ownedRequest(ctx: GatewayContext, req: IdRequest): Promise<Reques
     throw err;
   }
   const detail = await findRequestDetail(ctx.db, uuid);
-  if (detail === undefined || detail.deletedAt !== null || detail.createdBy !== owner.userId) {
+  // store: false keeps nothing to return (DESIGN 11): it is not found, like the others.
+  if (detail === undefined || detail.deletedAt !== null || detail.createdBy !== owner.userId || !detail.store) {
     throw responseNotFound(id);
   }
   return detail;

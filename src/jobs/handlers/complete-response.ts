@@ -63,5 +63,8 @@ export function completionOf(p: CompleteResponsePayload & { createdBy: string })
     startedAt: new Date(p.startedAt),
     finishedAt: new Date(p.finishedAt),
     ...(p.rejected ? { rejected: p.rejected } : {}),
+    ...(p.previousRequestId ? { previousRequestId: p.previousRequestId } : {}),
+    ...(p.store === false ? { store: false } : {}),
+    ...(p.usage ? { usage: p.usage } : {}),
   };
 }

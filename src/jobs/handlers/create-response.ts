@@ -21,6 +21,8 @@ export function realtimeStartRow(p: CreateResponsePayload): NewRequest | undefin
     state: 'processing',
     completionWindow: '0s',
     expiresAt: null,
+    ...(p.previousRequestId ? { previousRequestId: p.previousRequestId } : {}),
+    ...(p.store === false ? { store: false } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import { requests, type RequestRow, type ServiceTier } from '../../db/schema/ind
 import { RequestNotFound, RequestStateConflict } from '../../errors.ts';
 import { nonRetriableHttpStatus, recordRejected, serializeFailureReason, trackingLost, type FailureReason } from '../../responses/failure-reason.ts';
 import { storableRecord, storableText } from '../../responses/storable.ts';
-import { extractUsage } from '../../responses/usage.ts';
+import { extractUsage, type Usage } from '../../responses/usage.ts';
 import { TERMINAL_SQL, toRequestRow, uniqueSorted, withTerminalNotify } from './rows.ts';
 
 /** Making rows terminal: complete-response's upsert, and the guarded transitions of DESIGN 3. */
@@ -26,6 +26,11 @@ export interface RealtimeCompletion {
   rejected?: { stage: 'enqueue' | 'store'; code: string };
   startedAt: Date;
   finishedAt: Date;
+  previousRequestId?: string | null;
+  /** false: `store: false`, the bodies are empty and `usage` carries the counts. */
+  store?: boolean;
+  /** Token counts measured by the gateway (store: false leaves no body to read them from). */
+  usage?: Usage;
 }
 
 export type CompletionOutcome = 'changed' | 'already-terminal';
@@ -50,7 +55,7 @@ export async function completeResponsesIdempotent(
   // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
   const rows = uniqueSorted(items).map(storableRecord).map((r) => {
     const ok = r.statusCode < 400 && r.rejected === undefined;
-    const usage = ok ? extractUsage(r.responseBody) : undefined;
+    const usage = ok ? (r.usage ?? extractUsage(r.responseBody)) : undefined;
     return {
       ...r,
       state: ok ? 'completed' : 'failed',
@@ -61,6 +66,8 @@ export async function completeResponsesIdempotent(
       responseSize: Buffer.byteLength(r.responseBody),
       startedAtIso: r.startedAt.toISOString(),
       finishedAtIso: r.finishedAt.toISOString(),
+      previousRequestId: r.previousRequestId ?? null,
+      store: r.store ?? true,
     };
   });
   if (rows.length === 0) return new Map();
@@ -85,6 +92,8 @@ export async function completeResponsesIdempotent(
     completionTokens: col('completionTokens'),
     totalTokens: col('totalTokens'),
     responseSize: col('responseSize'),
+    previousRequestId: col('previousRequestId'),
+    store: col('store'),
   });
   const changed = new Set(changedRows.map((r) => r.id));
   return new Map(rows.map((r) => [r.requestId, changed.has(r.requestId) ? 'changed' : 'already-terminal']));
@@ -96,11 +105,11 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
     sql`
     INSERT INTO requests AS r (id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
                                response_status, response_body, error, started_at, completed_at, failed_at,
-                               prompt_tokens, completion_tokens, total_tokens, response_size)
+                               prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store)
     SELECT id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
            response_status, response_body, error, started_at,
            CASE WHEN state = 'completed' THEN finished_at END, CASE WHEN state = 'failed' THEN finished_at END,
-           prompt_tokens, completion_tokens, total_tokens, response_size
+           prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store
     FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
     ON CONFLICT (id) DO UPDATE SET
       state = excluded.state,
@@ -114,6 +123,9 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
       completion_tokens = excluded.completion_tokens,
       total_tokens = excluded.total_tokens,
       response_size = excluded.response_size,
+      -- store: false keeps no body, whichever write came first.
+      body = CASE WHEN excluded.store THEN r.body ELSE '' END,
+      store = r.store AND excluded.store,
       updated_at = now()
     -- A late record wins over the sweeper (DESIGN 13): a row swept as TrackingLost (nobody
     -- had finished it) becomes what its complete-response says. No other terminal row moves.
@@ -125,9 +137,11 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
         ${p('serviceTier')}::text[], ${p('body')}::text[], ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[],
         ${p('status')}::smallint[], ${p('responseBody')}::text[], ${p('state')}::text[], ${p('error')}::text[],
         ${p('startedAt')}::timestamptz[], ${p('finishedAt')}::timestamptz[], ${p('promptTokens')}::int[],
-        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('responseSize')}::bigint[]
+        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('responseSize')}::bigint[],
+        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[]
       ) AS t(id, batch_id, endpoint, model, service_tier, body, created_by, api_key_id, response_status, response_body,
-             state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size)
+             state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size,
+             previous_request_id, store)
     ),
     new_batches AS (
       INSERT INTO batches (id, created_by, endpoint, completion_window)

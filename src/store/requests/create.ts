@@ -21,6 +21,10 @@ export interface NewRequest {
   /** '0s' for realtime, '10m' background, '1h' flex, … */
   completionWindow: string;
   expiresAt: Date | null;
+  /** The request this one continues (`previous_response_id`), checked when it was accepted. */
+  previousRequestId?: string | null;
+  /** false: `store: false` (the bodies are not kept after the answer). */
+  store?: boolean;
 }
 
 
@@ -40,6 +44,8 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
     const inserted = await CREATE_ONE_REQUEST_BATCH.run<{ id: string }>(db, {
       ...r,
       expiresAt: r.expiresAt?.toISOString() ?? null,
+      previousRequestId: r.previousRequestId ?? null,
+      store: r.store ?? true,
     });
     return new Set(inserted.map((row) => row.id));
   }
@@ -57,6 +63,8 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
     apiKeyId: col('apiKeyId'),
     completionWindow: col('completionWindow'),
     expiresAt: rows.map((r) => r.expiresAt?.toISOString() ?? null),
+    previousRequestId: rows.map((r) => r.previousRequestId ?? null),
+    store: rows.map((r) => r.store ?? true),
   });
   return new Set(inserted.map((r) => r.id));
 }
@@ -75,10 +83,11 @@ const CREATE_ONE_REQUEST_BATCH = new PreparedStatement<Record<string, unknown>>(
       RETURNING 1
     )
     INSERT INTO requests (id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-                          started_at, expires_at)
+                          started_at, expires_at, previous_request_id, store)
     SELECT ${p('requestId')}::uuid, ${p('batchId')}::uuid, ${p('state')}::text, ${p('endpoint')}, ${p('model')},
            ${p('serviceTier')}, ${p('background')}::boolean, ${p('body')}, ${p('createdBy')}::uuid, ${p('apiKeyId')}::uuid,
-           CASE WHEN ${p('state')}::text = 'processing' THEN now() END, ${p('expiresAt')}::timestamptz
+           CASE WHEN ${p('state')}::text = 'processing' THEN now() END, ${p('expiresAt')}::timestamptz,
+           ${p('previousRequestId')}::uuid, ${p('store')}::boolean
     WHERE (SELECT count(*) FROM new_batch) >= 0
     ON CONFLICT (id) DO NOTHING
     RETURNING id`,
@@ -91,8 +100,10 @@ const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unkno
       SELECT * FROM unnest(
         ${p('id')}::uuid[], ${p('batchId')}::uuid[], ${p('state')}::text[], ${p('endpoint')}::text[],
         ${p('model')}::text[], ${p('serviceTier')}::text[], ${p('background')}::boolean[], ${p('body')}::text[],
-        ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[], ${p('completionWindow')}::text[], ${p('expiresAt')}::timestamptz[]
-      ) AS t(id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id, completion_window, expires_at)
+        ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[], ${p('completionWindow')}::text[], ${p('expiresAt')}::timestamptz[],
+        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[]
+      ) AS t(id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id, completion_window, expires_at,
+             previous_request_id, store)
     ),
     -- Batches first (the InitPlan below runs this to completion before any request row):
     -- every writer takes batch locks before request locks, in id order.
@@ -103,9 +114,9 @@ const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unkno
       RETURNING 1
     )
     INSERT INTO requests (id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-                          started_at, expires_at)
+                          started_at, expires_at, previous_request_id, store)
     SELECT id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-           CASE WHEN state = 'processing' THEN now() END, expires_at
+           CASE WHEN state = 'processing' THEN now() END, expires_at, previous_request_id, store
     FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
     ON CONFLICT (id) DO NOTHING
     RETURNING id`,

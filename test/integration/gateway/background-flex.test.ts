@@ -3,7 +3,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
-import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 // One upstream call at a time for this model (per-model concurrency), so a second request
@@ -15,7 +15,14 @@ let key: TestKey;
 let client: OpenAI;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ env: { MODEL_CONCURRENCY_OVERRIDES: `${SINGLE}=1` } });
+  gw = await startTestGateway();
+  // One call of SINGLE at a time, across every flex process: the model's own limit.
+  const created = await fetch(`${gw.url}/admin/models`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: SINGLE, upstream_url: gw.upstream.url, concurrency: 1 }),
+  });
+  expect(created.status).toBe(201);
   key = await gw.createKey();
   client = gw.client(key.key);
 });

@@ -16,15 +16,18 @@ import { completeRequestAttempt } from '../../../src/store/requests/attempt-outc
 import { createSingleRequestBatch } from '../../../src/store/requests/create.ts';
 import { UpstreamClient } from '../../../src/upstream/client.ts';
 import { InFlightCalls } from '../../../src/processor/in-flight.ts';
-import { OWNER, log, row, jobFetcher, startHarness, startTestProcessor, submit, waitFor, waitForState, type Harness } from './harness.ts';
+import type { ModelCatalog } from '../../../src/upstream/model-catalog.ts';
+import { OWNER, log, row, jobFetcher, startHarness, startTestProcessor, submit, testCatalog, waitFor, waitForState, type Harness } from './harness.ts';
 
 // No processor here: the tests drive the handler with jobs they fetch themselves, to stage
 // duplicate and zombie runs deterministically.
 let h: Harness;
 let client: UpstreamClient;
+let catalog: ModelCatalog;
 beforeAll(async () => {
   h = await startHarness({ processor: false });
-  client = new UpstreamClient({ url: h.upstream.url, timeoutMs: 5_000 });
+  client = new UpstreamClient({ timeoutMs: 5_000 });
+  catalog = await testCatalog(h);
 });
 afterAll(async () => {
   await client?.close();
@@ -36,6 +39,7 @@ function handler() {
     db: h.t.db,
     boss: h.boss,
     client,
+    catalog,
     inFlight: new InFlightCalls(),
     backoff: { baseMs: 50, maxMs: 100 },
   });
@@ -198,7 +202,7 @@ describe('sweeper', () => {
     // A process-request job that should never exist for a realtime row: the processor must
     // not claim it (and so never fire it upstream), before or after the sweep.
     await h.t.db.transaction((tx) => sendProcessRequest(h.boss, tx, stale, { priority: PRIORITY.background, model: 'm-realtime' }));
-    const processor = await startTestProcessor(h, { modelConcurrency: { default: 4 }, backoff: { baseMs: 50, maxMs: 100 } });
+    const processor = await startTestProcessor(h, { backoff: { baseMs: 50, maxMs: 100 } }, { concurrency: 4 });
     try {
       await waitFor(
         async () =>

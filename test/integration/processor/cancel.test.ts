@@ -116,7 +116,7 @@ describe('cancel while pending', () => {
       if (result.kind === 'canceled') expect(result.row.state).toBe('canceled');
 
       // Now a processor arrives and runs the job: it finds the row terminal and does nothing.
-      const processor = await startTestProcessor(quiet, { modelConcurrency: { default: 4 } });
+      const processor = await startTestProcessor(quiet, {}, { concurrency: 4 });
       try {
         await waitFor(() => jobState(quiet, processRequestJobId(id, 0)), (s) => s === 'completed', { what: 'job completed' });
       } finally {

@@ -19,11 +19,8 @@ beforeAll(async () => {
     await listener.start();
     const processor = await startTestProcessor(
       { ...h, boss, listener },
-      {
-        modelConcurrency: { default: 8, overrides: { 'm-two': 2, 'm-one': 1 } },
-        backoff: { baseMs: 100, maxMs: 500 },
-        localConcurrency: 10,
-      },
+      { backoff: { baseMs: 100, maxMs: 500 }, localConcurrency: 10 },
+      { concurrency: 8, models: { 'm-two': 2, 'm-one': 1 } },
     );
     processors.push(processor);
     stops.push(async () => {

@@ -5,6 +5,7 @@ import type { ProcessRequestPayload } from '../../../src/jobs/definitions.ts';
 import { createBatchOf1, type BatchOf1Input } from '../../../src/jobs/batch-of-1.ts';
 import { startRequestProcessor, type RequestProcessor, type RequestProcessorOptions } from '../../../src/jobs/request-processor.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { ModelCatalog } from '../../../src/upstream/model-catalog.ts';
 import { Listener } from '../../../src/poller/listener.ts';
 import { findRequestDetail } from '../../../src/store/requests/find.ts';
 import type { RequestDetail } from '../../../src/store/requests/rows.ts';
@@ -48,11 +49,12 @@ export async function startHarness(
       : await startTestProcessor(
           { t, boss, listener, upstream },
           {
-            upstream: { url: upstream.url, apiKey: 'sk-upstream-test', timeoutMs: opts.upstreamTimeoutMs ?? 5_000 },
+            upstream: { timeoutMs: opts.upstreamTimeoutMs ?? 5_000 },
             backoff: { baseMs: 200, maxMs: 2_000 },
             localConcurrency: 8,
             ...opts.processorOptions,
           },
+          { apiKey: 'sk-upstream-test' },
         );
   return {
     t,
@@ -74,22 +76,50 @@ export async function startHarness(
  * A request processor on the harness's database, upstream, pg-boss and listener (any of the
  * last two may be another process's stand-ins), with fast test settings.
  */
-export function startTestProcessor(
+export async function startTestProcessor(
   h: Pick<Harness, 't' | 'boss' | 'listener' | 'upstream'>,
   overrides: Partial<RequestProcessorOptions> = {},
+  limits: { concurrency?: number; models?: Record<string, number>; apiKey?: string } = {},
 ): Promise<RequestProcessor> {
   return startRequestProcessor({
     boss: h.boss,
     db: h.t.db,
     listener: h.listener,
     logger: log,
-    upstream: { url: h.upstream.url, timeoutMs: 5_000 },
-    modelConcurrency: { default: 8 },
+    upstream: { timeoutMs: 5_000 },
+    catalog: await testCatalog(h, limits),
     backoff: { baseMs: 100, maxMs: 1_000 },
     localConcurrency: 2,
     pollingIntervalSeconds: 0.5,
     ...overrides,
   });
+}
+
+/**
+ * The models table's view the processor reads: every model on the fault upstream, with
+ * `concurrency` as MODEL_CONCURRENCY (default 8) and `models`' own limits written as rows.
+ */
+export async function testCatalog(
+  h: Pick<Harness, 't' | 'upstream'>,
+  limits: { concurrency?: number; models?: Record<string, number>; apiKey?: string } = {},
+): Promise<ModelCatalog> {
+  for (const [name, concurrency] of Object.entries(limits.models ?? {})) {
+    await h.t.pool.query(
+      `INSERT INTO models (name, upstream_url, api, concurrency) VALUES ($1, $2, 'responses', $3)
+       ON CONFLICT (name) DO UPDATE SET concurrency = excluded.concurrency`,
+      [name, h.upstream.url, concurrency],
+    );
+  }
+  const catalog = new ModelCatalog({
+    db: h.t.db,
+    defaultUrl: h.upstream.url,
+    defaultApiKey: limits.apiKey,
+    defaultConcurrency: limits.concurrency ?? 8,
+    secret: () => undefined,
+    logger: log,
+  });
+  await catalog.reload();
+  return catalog;
 }
 
 export const OWNER = randomUUID();

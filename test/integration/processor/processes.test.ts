@@ -41,7 +41,9 @@ describe('flex processes', () => {
     const limit = 2;
     h.upstream.script('m-limited', [{ kind: 'respond', delayMs: 250 }]);
     h.upstream.script('m-other', [{ kind: 'respond', delayMs: 250 }]);
-    const env = { MODEL_CONCURRENCY: '6', MODEL_CONCURRENCY_OVERRIDES: `m-limited=${limit}`, PROCESSOR_CONCURRENCY: '6' };
+    // The model's own limit, in the models table every process reads.
+    await h.t.pool.query(`INSERT INTO models (name, upstream_url, concurrency) VALUES ('m-limited', $1, $2)`, [h.upstream.url, limit]);
+    const env = { MODEL_CONCURRENCY: '6', PROCESSOR_CONCURRENCY: '6' };
     const [a, b] = await Promise.all([startFlex(env), startFlex(env)]);
 
     // Submitted together, so both processes' fetch loops wake and race for them at once.

@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     ['FLEX_COMPLETION_WINDOW', 'an hour'],
     ['MAX_BODY_BYTES', '-1'],
     ['UPSTREAM_URL', 'not a url'],
-    ['MODEL_CONCURRENCY_OVERRIDES', 'gpt-4o=zero'],
+    ['MODEL_CONCURRENCY', 'zero'],
   ])('a bad %s stops start-up with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
@@ -40,12 +40,6 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, UPSTREAM_URL: 'http://vllm:8000/v1' }).UPSTREAM_URL).toBe('http://vllm:8000/v1');
     // npm start on its embedded database: the development upstream, as before.
     expect(loadConfig({}).UPSTREAM_URL).toBeUndefined();
-  });
-
-  it('parses per-model limits and routes', () => {
-    const env = loadConfig({ MODEL_CONCURRENCY_OVERRIDES: 'gpt-4o=2, llama=8', UPSTREAM_ROUTES: 'llama=http://gpu:8000/v1/' });
-    expect(env.MODEL_CONCURRENCY_OVERRIDES).toEqual({ 'gpt-4o': 2, llama: 8 });
-    expect(env.UPSTREAM_ROUTES).toEqual({ llama: 'http://gpu:8000/v1' });
   });
 
   it('treats an empty variable as unset', () => {

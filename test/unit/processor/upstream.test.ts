@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { forwardedBody, upstreamUrl } from '../../../src/upstream/client.ts';
+import { upstreamUrl } from '../../../src/upstream/client.ts';
+import { forProcessor } from '../../../src/upstream/prepare.ts';
 import { backoffDelayMs, isRetriableStatus, nextAttemptDelayMs, parseRetryAfter } from '../../../src/upstream/retry-policy.ts';
 
 describe('upstreamUrl', () => {
-  const config = { url: 'http://up:8000/v1', routes: { special: 'http://other:9000/v1/' } };
-  it('appends the path after /v1 to UPSTREAM_URL', () => {
-    expect(upstreamUrl(config, 'gpt', '/v1/chat/completions')).toBe('http://up:8000/v1/chat/completions');
-    expect(upstreamUrl(config, 'gpt', '/v1/responses')).toBe('http://up:8000/v1/responses');
-  });
-  it('sends a routed model to its own base URL', () => {
-    expect(upstreamUrl(config, 'special', '/v1/embeddings')).toBe('http://other:9000/v1/embeddings');
+  it("appends the path after /v1 to the model's base URL", () => {
+    expect(upstreamUrl('http://up:8000/v1', '/chat/completions')).toBe('http://up:8000/v1/chat/completions');
+    expect(upstreamUrl('http://other:9000/v1/', '/embeddings')).toBe('http://other:9000/v1/embeddings');
   });
 });
 
-describe('forwardedBody', () => {
+describe('forProcessor', () => {
   it('removes stream, stream_options, background and service_tier and keeps the rest', () => {
-    const body = JSON.stringify({
+    const body = {
       model: 'm',
       input: 'hi',
       stream: true,
@@ -23,12 +20,8 @@ describe('forwardedBody', () => {
       background: true,
       service_tier: 'flex',
       temperature: 0,
-    });
-    expect(JSON.parse(forwardedBody(body))).toEqual({ model: 'm', input: 'hi', temperature: 0 });
-  });
-  it('sends a body that is not a JSON object unchanged', () => {
-    expect(forwardedBody('not json')).toBe('not json');
-    expect(forwardedBody('[1,2]')).toBe('[1,2]');
+    };
+    expect(forProcessor(body)).toEqual({ model: 'm', input: 'hi', temperature: 0 });
   });
 });
 

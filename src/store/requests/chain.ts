@@ -1,0 +1,53 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+
+/** One turn of a `previous_response_id` chain, as expansion needs it. */
+export interface ChainTurn {
+  id: string;
+  previousRequestId: string | null;
+  createdBy: string;
+  state: string;
+  deleted: boolean;
+  store: boolean;
+  endpoint: string;
+  /** The request body as the client sent it (its own input only). */
+  body: string;
+  /** The response body as stored (the Responses object the client got). */
+  responseBody: string | null;
+  responseStatus: number | null;
+}
+
+/** Turns followed at most: a longer chain is refused rather than walked without end. */
+export const MAX_CHAIN_TURNS = 1_000;
+
+/**
+ * The chain ending at `id`, oldest first: the request and every request it continues, walked
+ * by primary key from `previous_request_id` to `previous_request_id` in one statement (a
+ * recursive CTE), not one query per turn. Empty when there is no such row.
+ */
+export async function findResponseChain(db: Executor, id: string): Promise<ChainTurn[]> {
+  const result = await db.execute<Record<string, unknown>>(sql`
+    WITH RECURSIVE chain AS (
+      SELECT r.id, r.previous_request_id, r.created_by, r.state, r.deleted_at IS NOT NULL AS deleted, r.store, r.endpoint,
+             r.body, r.response_body, r.response_status, 1 AS depth
+      FROM requests r WHERE r.id = ${id}
+      UNION ALL
+      SELECT p.id, p.previous_request_id, p.created_by, p.state, p.deleted_at IS NOT NULL, p.store, p.endpoint,
+             p.body, p.response_body, p.response_status, c.depth + 1
+      FROM chain c JOIN requests p ON p.id = c.previous_request_id
+      WHERE c.depth < ${MAX_CHAIN_TURNS}
+    )
+    SELECT * FROM chain ORDER BY depth DESC`);
+  return result.rows.map((r) => ({
+    id: r.id as string,
+    previousRequestId: (r.previous_request_id as string | null) ?? null,
+    createdBy: r.created_by as string,
+    state: r.state as string,
+    deleted: r.deleted as boolean,
+    store: r.store as boolean,
+    endpoint: r.endpoint as string,
+    body: r.body as string,
+    responseBody: (r.response_body as string | null) ?? null,
+    responseStatus: (r.response_status as number | null) ?? null,
+  }));
+}
