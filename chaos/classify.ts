@@ -193,7 +193,8 @@ export function classify(input: ClassifyInput): Metrics {
       m.lost++;
       if (early) m.beforeFault.lost++;
       bump(m.reasons.lost, `still ${row.state}`);
-      example('lost', `${label} (${row.state})`);
+      const kill = killedAt === undefined ? '' : `, answered ${killedAt - rec.answeredAt} ms before the web kill`;
+      example('lost', `${label} (${row.state}${kill})`);
       continue;
     }
     const why = wrongness(rec, row, poisoned);

@@ -21,6 +21,8 @@ export interface FaultContext {
 export interface FaultWindow {
   start: number;
   end: number;
+  /** When the web role was SIGKILLed, for faults that kill it (fast's loss window ends here). */
+  webKilledAt?: number;
   notes: string[];
 }
 
@@ -49,7 +51,12 @@ async function killAndRestart(ctx: FaultContext, role: RoleName, delayMs: number
   await sleep(delayMs);
   const end = Date.now();
   await ctx.roles.start(role);
-  return { start, end, notes: [`${role} pid ${pid} killed; started again after ${end - start} ms, ready after ${Date.now() - start} ms`] };
+  return {
+    start,
+    end,
+    ...(role === 'web' ? { webKilledAt: start } : {}),
+    notes: [`${role} pid ${pid} killed; started again after ${end - start} ms, ready after ${Date.now() - start} ms`],
+  };
 }
 
 /** Upstream faults switched on for the fault window, then off. */
@@ -183,7 +190,7 @@ export const FAULTS: readonly FaultStep[] = [
       const kill = await killAndRestart(ctx, 'web', Math.min(1_000, ctx.cfg.restartDelayMs));
       await sleep(ctx.cfg.faultWindowMs / 2);
       ctx.upstream.clearFaults();
-      return { start, end: Date.now(), notes: kill.notes };
+      return { start, end: Date.now(), webKilledAt: kill.webKilledAt ?? kill.start, notes: kill.notes };
     },
   },
   {

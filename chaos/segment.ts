@@ -125,7 +125,7 @@ export async function runSegment(ctx: RunContext, step: FaultStep, rep: number):
     callsFor: (nonce) => upstream.callsFor(nonce),
     times: window,
     loadEnd,
-    ...(step.restarts.includes('web') ? { webKilledAt: window.start } : {}),
+    ...(window.webKilledAt !== undefined ? { webKilledAt: window.webKilledAt } : {}),
   });
   const roleOutcomes = Object.fromEntries(
     ROLE_NAMES.map((role): [RoleName, RoleOutcome] => [

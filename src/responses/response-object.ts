@@ -175,10 +175,12 @@ function completedOutcome(detail: ResponseDetail): Outcome {
   const body = detail.responseBody === null ? undefined : decodeResponseBody(detail.responseBody);
   const columns = usageFromColumns(detail);
   if (isRecord(body) && (Array.isArray(body.output) || body.object === 'response')) {
+    const status = FINAL_BODY_STATUSES.has(body.status) ? (body.status as ResponseStatus) : 'completed';
     return {
       base: body,
-      overrides: { status: FINAL_BODY_STATUSES.has(body.status) ? (body.status as ResponseStatus) : 'completed' },
-      fallbacks: { completed_at: completedAt, usage: columns },
+      overrides: { status },
+      // An incomplete answer was never completed: its completed_at stays null, as POST said.
+      fallbacks: { completed_at: status === 'completed' ? completedAt : null, usage: columns },
     };
   }
   const done = { completed_at: completedAt, error: null, incomplete_details: null } as const;
