@@ -14,7 +14,9 @@ import { openBenchDatabase } from './lib/database.ts';
 import { ROOT, spawnRole, vmHwmMb, waitForHttp, type Role } from './lib/processes.ts';
 import { round } from './lib/stats.ts';
 import { runP1, type P1Result } from './p1-pipeline.ts';
+import { runP2Chain, type P2ChainResult } from './p2-chain.ts';
 import { runP2, type P2Result } from './p2-gateway.ts';
+import { runP2Strict, type P2StrictResult } from './p2-strict.ts';
 import { runP3, type P3Result } from './p3-wake.ts';
 import { runP4, type P4Result } from './p4-processor.ts';
 
@@ -25,8 +27,8 @@ const int = (name: string, fallback: number): number => {
 };
 const REPS = int('BENCH_REPS', 3);
 const CHILD_LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
-/** Comma-separated subset of p1,p2,p3,p4 (default: all). */
-const ONLY = new Set((env.BENCH_ONLY ?? 'p1,p2,p3,p4').split(',').map((s) => s.trim()));
+/** Comma-separated subset of p1,p2,p2chain,p2strict,p3,p4 (default: all). */
+const ONLY = new Set((env.BENCH_ONLY ?? 'p1,p2,p2chain,p2strict,p3,p4').split(',').map((s) => s.trim()));
 const t0 = performance.now();
 const log = (line: string): void => {
   process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
@@ -36,6 +38,8 @@ const database = await openBenchDatabase(log);
 const roles: Role[] = [];
 let p1: P1Result | undefined;
 let p2: P2Result | undefined;
+let p2chain: P2ChainResult | undefined;
+let p2strict: P2StrictResult | undefined;
 let p3: P3Result | undefined;
 let p4: P4Result | null = null;
 let p4Reason: string | undefined;
@@ -112,6 +116,34 @@ try {
     rates: (env.BENCH_RATES ?? '500,1000,1500,2000,2500,3000,4000').split(',').map(Number),
     log,
   });
+  if (ONLY.has('p2chain')) p2chain = await runP2Chain({
+    gatewayUrl,
+    apiKey: key,
+    db: pool,
+    reps: REPS,
+    turns: 50,
+    calls: int('BENCH_CHAIN_CALLS', 300),
+    log,
+  });
+  if (ONLY.has('p2strict')) {
+    // A second web role with DURABILITY=strict beside the default (fast) one.
+    const strictPort = await freePort();
+    const strictWeb = spawnRole('web-strict', 'workers/web.ts', { ...common, PORT: String(strictPort), HOST: '127.0.0.1', DURABILITY: 'strict' });
+    roles.push(strictWeb);
+    const strictUrl = `http://127.0.0.1:${strictPort}`;
+    await waitForHttp(`${strictUrl}/readyz`, strictWeb);
+    p2strict = await runP2Strict({
+      fastUrl: gatewayUrl,
+      strictUrl,
+      upstreamUrl,
+      apiKey: key,
+      db: pool,
+      reps: REPS,
+      calls: int('BENCH_C1_CALLS', 1000),
+      rateMs: int('BENCH_R500_MS', 3000),
+      log,
+    });
+  }
   for (const r of roles) r.peakRssMb();
 
   log(`bench process peak RSS after P2: ${vmHwmMb(process.pid)} MB`);
@@ -157,8 +189,9 @@ try {
   await database.close();
 }
 
-const lost = (p1?.lost ?? 0) + (p2?.lost ?? 0) + (p3?.lost ?? 0) + (p4?.lost ?? 0);
+const lost = (p1?.lost ?? 0) + (p2?.lost ?? 0) + (p2chain?.lost ?? 0) + (p2strict?.lost ?? 0) + (p3?.lost ?? 0) + (p4?.lost ?? 0);
 const r = (v: number | undefined, d = 2): number | null => (v === undefined || !Number.isFinite(v) ? null : round(v, d));
+const rq = (q: { p50_ms: number; p95_ms: number; p99_ms: number }) => ({ p50_ms: r(q.p50_ms), p95_ms: r(q.p95_ms), p99_ms: r(q.p99_ms) });
 const rssMb = Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, r(v, 1)]));
 const result = {
   p1: p1 && { pairs_per_s: r(p1.pairs_per_s, 0), insert_tps: r(p1.insert_tps, 0), ratio: r(p1.ratio, 3),
@@ -170,6 +203,12 @@ const result = {
     max_rps_runs: p2.max_rps_runs,
     tracked_requests: p2.tracked,
     lost: p2.lost,
+  },
+  p2chain: p2chain && { turns: p2chain.turns, added: rq(p2chain.added), runs: p2chain.runs, lost: p2chain.lost },
+  p2strict: p2strict && {
+    c1: { cost: rq(p2strict.c1.cost), strict_added: rq(p2strict.c1.strict_added), runs: p2strict.c1.runs },
+    r500: { cost: rq(p2strict.r500.cost), strict_added: rq(p2strict.r500.strict_added), runs: p2strict.r500.runs },
+    lost: p2strict.lost,
   },
   p3: p3 && { p50_ms: r(p3.p50_ms), p99_ms: r(p3.p99_ms), from_ack: p3.from_ack, concurrent: p3.concurrent, method: p3.method, runs: p3.runs, lost: p3.lost },
   p4: p4 ? { req_per_s: r(p4.req_per_s, 0), requests_per_run: p4.requests_per_run, runs: p4.runs, lost: p4.lost, unfinished: p4.unfinished } : { req_per_s: null, reason: p4Reason ?? 'not run' },
@@ -209,6 +248,14 @@ const rows: Row[] = [
   ['P2 r500 added p95 ms', result.p2?.r500.p95_ms, '', undefined],
   ['P2 r500 added p99 ms', result.p2?.r500.p99_ms, '<= 10', cmp(result.p2?.r500.p99_ms, '<=', 10)],
   ['P2 max tracked rps', result.p2?.max_tracked_rps, '>= 1500', cmp(result.p2?.max_tracked_rps, '>=', 1500)],
+  ['P2 50-turn chain added p50 ms', result.p2chain?.added.p50_ms, '<= 2', cmp(result.p2chain?.added.p50_ms, '<=', 2)],
+  ['P2 50-turn chain added p99 ms', result.p2chain?.added.p99_ms, '', undefined],
+  ['P2 strict c1 added p50 ms', result.p2strict?.c1.strict_added.p50_ms, '', undefined],
+  ['P2 strict c1 added p99 ms', result.p2strict?.c1.strict_added.p99_ms, '', undefined],
+  ['P2 strict c1 cost over fast p50 ms', result.p2strict?.c1.cost.p50_ms, '', undefined],
+  ['P2 strict r500 added p50 ms', result.p2strict?.r500.strict_added.p50_ms, '', undefined],
+  ['P2 strict r500 added p99 ms', result.p2strict?.r500.strict_added.p99_ms, '', undefined],
+  ['P2 strict r500 cost over fast p99 ms', result.p2strict?.r500.cost.p99_ms, '', undefined],
   ['P3 wake p50 ms', result.p3?.p50_ms, '<= 10', cmp(result.p3?.p50_ms, '<=', 10)],
   ['P3 wake p99 ms', result.p3?.p99_ms, '<= 50', cmp(result.p3?.p99_ms, '<=', 50)],
   ['P4 processor req/s', result.p4.req_per_s, '>= 1000', cmp(result.p4.req_per_s, '>=', 1000)],

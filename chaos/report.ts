@@ -156,7 +156,7 @@ export function faultTable(f: FaultSummary): string {
       String(f.repetitions.length),
       String(t.sent),
       String(t.ok),
-      String(t.lost),
+      `${t.lost}${t.lostInWindow > 0 ? `+${t.lostInWindow}w` : ''}`,
       String(t.wrong),
       String(t.duplicated),
       String(t.upstreamRepeats),

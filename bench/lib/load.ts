@@ -87,3 +87,18 @@ export async function openLoop(target: Target, rate: number, durationMs: number)
   await Promise.all(inflight);
   return { samples, wallMs: performance.now() - start };
 }
+
+/**
+ * Sequential calls of several kinds, interleaved (the order rotating every round) so drift on
+ * the machine lands on every kind alike: `rounds` calls of each, latency from each call's send.
+ */
+export async function interleaved(kinds: readonly (() => Promise<Sample>)[], rounds: number): Promise<Sample[][]> {
+  const out = kinds.map((): Sample[] => []);
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const at = (i + k) % kinds.length;
+      out[at]!.push(await kinds[at]!());
+    }
+  }
+  return out;
+}
