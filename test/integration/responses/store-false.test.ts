@@ -73,12 +73,12 @@ describe('store: false', () => {
       }
       id = final!.id;
       text = JSON.stringify(final!.output);
-      expect(final!.store).toBe(false);
+      expect((final as unknown as { store: boolean }).store).toBe(false);
     } else {
       const r = await client.responses.create({ model, input: marker, store: false });
       id = r.id;
       text = r.output_text;
-      expect(r.store).toBe(false);
+      expect((r as unknown as { store: boolean }).store).toBe(false);
     }
     expect(text).toContain(marker); // the answer held the marker (Echo: …), so the scan covers the output too
 
