@@ -59,6 +59,11 @@ export const envSchema = z.object({
    * the upstream is called. Each value's exact loss window is in the README.
    */
   DURABILITY: z.enum(['fast', 'strict']).default('fast'),
+  /**
+   * Request rows (and their bodies) older than this many days are deleted by the sweeper, in
+   * bounded batches; the usage rollups keep their counts. Unset: rows are kept for ever.
+   */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** How long a stopping worker waits for running jobs before handing them back for retry. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   /** When set, GET /metrics (every role's) requires `Authorization: Bearer <METRICS_TOKEN>`. */

@@ -17,3 +17,9 @@ export const CANCEL_CHANNEL = 'volley_request_cancel';
  * so every process reloads its catalog within a round trip (DESIGN 10).
  */
 export const MODELS_CHANNEL = 'volley_models_changed';
+
+/**
+ * The NOTIFY channel on which a revoked or changed API key is announced (its id), so every
+ * gateway forgets the keys it cached at once, not after KEY_CACHE_TTL_MS (DESIGN 12).
+ */
+export const API_KEYS_CHANNEL = 'volley_api_keys_changed';

@@ -13,6 +13,7 @@ import { databaseReadiness } from './readiness.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerCreateRoutes } from './routes/create.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerMeRoutes } from './routes/me.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
 import { createCompletionTracker } from './tracking.ts';
 import { HeldRequests } from './held-requests.ts';
@@ -87,6 +88,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   registerCreateRoutes(app, ctx);
   registerResponseRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerMeRoutes(app, ctx);
   registerHealthRoutes(app, ctx);
 
   // close() closes idle keep-alive connections once, when it starts; a connection whose
@@ -108,7 +110,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   return app;
 }
 
-function defaultKeyCache(deps: GatewayDeps): KeyCache {
+/** The key cache over the api_keys table that buildApp uses unless given one. */
+export function defaultKeyCache(deps: Pick<GatewayDeps, 'db' | 'logger'>): KeyCache {
   const log = deps.logger.child({ component: 'auth' });
   return createKeyCache({
     lookup: (hash) => findApiKeyByHash(deps.db, hash),

@@ -16,6 +16,10 @@ export interface CreateCall {
   requestId: string;
   /** The Idempotency-Key this call serves: its lease is renewed while the request is held. */
   idempotency?: { apiKeyId: string; key: string };
+  /** When Fastify received the request, epoch ms (sub-millisecond). */
+  receivedAt: number;
+  /** The x-volley-metadata header's map (DESIGN 12), checked against the limits. */
+  metadata?: Record<string, string>;
 }
 
 /** An AbortSignal that fires when the client goes away before its answer was sent. */

@@ -2,6 +2,7 @@
 // process-request job in one transaction and run by the request processor. Background ones
 // are answered 202 queued at once; flex without background holds the connection until the
 // request is terminal.
+import { requestFacts } from '../responses/record-facts.ts';
 import { WaitTimeout } from '../errors.ts';
 import { toResponseId } from '../responses/response-id.ts';
 import { newRequestDetail, toResponseObject, type ResponseObject } from '../responses/response-object.ts';
@@ -101,6 +102,8 @@ export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Prom
       apiKeyId: call.owner.id,
       completionWindow: flex ? ctx.config.FLEX_COMPLETION_WINDOW : ctx.config.BACKGROUND_COMPLETION_WINDOW,
       ...(previous !== undefined ? { previousRequestId: parseResponseId(previous) } : {}),
+      receivedAt: new Date(call.receivedAt),
+      ...requestFacts(call.body.value, call.metadata),
     });
   } catch (err) {
     ctx.logger.error({ err, requestId: call.requestId }, 'could not store a background/flex request; request refused');

@@ -10,7 +10,8 @@ import type { GatewayContext } from './context.ts';
 import { DURABILITY_POLICIES } from './durability.ts';
 import { HttpError, envelope, overloaded, trackingUnavailable } from './http-errors.ts';
 import { parseResponseId } from '../responses/response-id.ts';
-import { extractUsage } from '../responses/usage.ts';
+import { epochNow } from '../lib/clock.ts';
+import { answerFacts, requestFacts } from '../responses/record-facts.ts';
 import { prepareCall, type PreparedCall, type Refusal } from '../upstream/prepare.ts';
 import { held, relay, type RelayResult } from './relay.ts';
 
@@ -98,16 +99,23 @@ async function proxy(
   }
   const completion = (result: RelayResult): CompleteResponsePayload => {
     const { body: requestBody, ...rest } = created;
-    const kept = created.store !== false;
-    const usage = kept ? undefined : extractUsage(result.body);
+    const finishedAt = epochNow();
     return {
       ...rest,
       requestBody,
       statusCode: result.status,
-      responseBody: kept ? result.body : '',
-      ...(usage ? { usage } : {}),
+      // store: false: what the worker would read from the bodies is read here, and they go.
+      ...(created.store !== false ? { responseBody: result.body } : { responseBody: '', ...unstoredFacts(call, result) }),
       startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
+      finishedAt: new Date(finishedAt).toISOString(),
+      timings: {
+        receivedAt: call.receivedAt,
+        upstreamStartedAt: result.timing?.upstreamStartedAt ?? null,
+        firstByteAt: result.timing?.firstByteAt ?? null,
+        finishedAt,
+        streamed: result.timing?.streamed ?? false,
+      },
+      ...(call.metadata ? { metadata: call.metadata } : {}),
     };
   };
   // Stored before the final bytes go out: a client holding the answer finds it stored.
@@ -153,6 +161,15 @@ async function proxy(
   // Not stored yet (the usual case, or the inline write failed and the connection was cut):
   // the tracker stores it, retrying until the database takes it.
   return { completing: ctx.tracker.complete(completion(result)), answerBytes };
+}
+
+/** With store: false, the record's facts (usage, finish reason, metadata…) read before the bodies go. */
+function unstoredFacts(call: CreateCall, result: RelayResult): Pick<CompleteResponsePayload, 'usage' | 'facts'> {
+  const { promptTokens, completionTokens, totalTokens, ...answer } = answerFacts(result.body);
+  return {
+    usage: { promptTokens, completionTokens, totalTokens },
+    facts: { ...answer, ...requestFacts(call.body.value, call.metadata) },
+  };
 }
 
 /** A request the upstream cannot be sent (prepareCall's refusal) as the client's 400. */

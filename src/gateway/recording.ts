@@ -1,3 +1,4 @@
+import { observeRecord } from '../metrics.ts';
 import type { Executor } from '../db/client.ts';
 import { realtimeStartRow } from '../jobs/handlers/create-response.ts';
 import { completionOf } from '../jobs/handlers/complete-response.ts';
@@ -61,7 +62,7 @@ export class InlineCompleteResponse {
     this.#writes = new Coalescer(async (items) => {
       const rows = items.flatMap((p) => (p.createdBy === null ? [] : [completionOf({ ...p, createdBy: p.createdBy })]));
       if (rows.length > 0) {
-        await writeIsolated(rows, (batch) => completeResponsesIdempotent(db, batch), (r, code) => rejectedCompletion(r, 'store', code));
+        await writeIsolated(rows, (batch) => completeResponsesIdempotent(db, batch, observeRecord), (r, code) => rejectedCompletion(r, 'store', code));
       }
     }, opts);
   }

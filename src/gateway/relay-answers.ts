@@ -19,6 +19,15 @@ export interface RelayResult {
   notRecorded?: unknown;
   /** Set when `beforeEnd` failed: the connection was cut before the answer's final bytes. */
   notStored?: true;
+  /** When the upstream call started and its answer's first byte came (epoch ms), once it was called. */
+  timing?: RelayTiming;
+}
+
+export interface RelayTiming {
+  upstreamStartedAt: number;
+  /** The headers of a JSON answer; a stream's first event written to the client. */
+  firstByteAt: number | null;
+  streamed: boolean;
 }
 
 /**

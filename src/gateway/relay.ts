@@ -5,6 +5,7 @@
 // serialisation or hook runs between the upstream's bytes and the client's socket.
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { epochNow } from '../lib/clock.ts';
 import { recordWaits, upstreamDuration } from '../metrics.ts';
 import { completeSnapshot, completedAnswer, translatedAnswer } from '../responses/answers.ts';
 import { MAX_CAPTURE_BYTES, createStreamTap, type StreamKind } from '../responses/stream-capture.ts';
@@ -23,6 +24,7 @@ import {
   storedFirst,
   upstreamFailure,
   type RelayResult,
+  type RelayTiming,
 } from './relay-answers.ts';
 
 export { CLIENT_CLOSED_STATUS, RESPONSE_ID_HEADER, upstreamFailure, type RelayResult } from './relay-answers.ts';
@@ -100,6 +102,8 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     const refused = trackingUnavailable();
     return { ...sendError(res, refused.status, JSON.stringify(refused.envelope), responseId), notRecorded: err };
   };
+  const timing: RelayTiming = { upstreamStartedAt: epochNow(), firstByteAt: null, streamed: false };
+  const timed = (r: RelayResult): RelayResult => ({ ...r, timing });
   try {
     const started = performance.now();
     let upstream;
@@ -114,8 +118,8 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     } catch (err) {
       await held(recorded);
       if (notRecorded !== undefined) return refuse(notRecorded);
-      if (abort.signal.aborted) return clientClosed();
-      return sendFailure(res, err, responseId, opts.beforeEnd);
+      if (abort.signal.aborted) return timed(clientClosed());
+      return timed(await sendFailure(res, err, responseId, opts.beforeEnd));
     }
     await held(recorded);
     if (notRecorded !== undefined) {
@@ -123,6 +127,7 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
       return refuse(notRecorded);
     }
     const status = upstream.statusCode;
+    timing.firstByteAt = epochNow();
     upstreamDuration.observe({ endpoint: opts.endpoint, status }, (performance.now() - started) / 1000);
     const headers = clientHeaders(upstream.headers, responseId);
     const contentType = upstream.headers['content-type'];
@@ -131,12 +136,12 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     if (!streaming) {
       const answer = await readAnswer(upstream.body, opts.maxAnswerBytes ?? MAX_CAPTURE_BYTES);
       if (answer.kind === 'failed') {
-        if (abort.signal.aborted) return clientClosed();
-        return sendFailure(res, answer.error, responseId, opts.beforeEnd);
+        if (abort.signal.aborted) return timed(clientClosed());
+        return timed(await sendFailure(res, answer.error, responseId, opts.beforeEnd));
       }
       if (answer.kind === 'too-large') {
         const { status: s, body } = answerTooLarge(opts.maxAnswerBytes ?? MAX_CAPTURE_BYTES);
-        return answerError(res, s, JSON.stringify(body), responseId, opts.beforeEnd);
+        return timed(await answerError(res, s, JSON.stringify(body), responseId, opts.beforeEnd));
       }
       let buf = answer.bytes;
       let text: string | undefined;
@@ -153,7 +158,7 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
           headers['content-type'] = 'application/json';
         }
       }
-      const result: RelayResult = { status, body: capture ? (text ?? buf.toString('utf8')) : '' };
+      const result: RelayResult = { status, body: capture ? (text ?? buf.toString('utf8')) : '', timing };
       // With a beforeEnd, nothing of the answer goes out until it is stored.
       if (!(await storedFirst(opts.beforeEnd, result, res))) return { ...result, notStored: true };
       headers['content-length'] = String(buf.length);
@@ -165,6 +170,8 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     res.writeHead(status, headers);
     // The client sees the status and headers now, before the first event.
     res.flushHeaders();
+    timing.streamed = true;
+    timing.firstByteAt = null;
     const tap = !capture
       ? undefined
       : opts.answer?.translated
@@ -178,17 +185,19 @@ export async function relay(opts: RelayOptions): Promise<RelayResult> {
     try {
       for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
         const out = tap ? tap.push(chunk) : chunk;
-        if (out.length > 0 && !res.write(out)) await drained(res);
+        if (out.length === 0) continue;
+        timing.firstByteAt ??= epochNow();
+        if (!res.write(out)) await drained(res);
       }
       rest = tap?.end();
     } catch (err) {
-      if (abort.signal.aborted || res.destroyed) return clientClosed();
+      if (abort.signal.aborted || res.destroyed) return timed(clientClosed());
       // The upstream failed mid-stream: the client already has a 200, so all we can do is
       // cut the connection (an SDK reports the truncated stream) and record the failure.
       res.destroy();
-      return { status: 502, body: JSON.stringify(upstreamFailure(err).body) };
+      return { status: 502, body: JSON.stringify(upstreamFailure(err).body), timing };
     }
-    const result: RelayResult = { status, body: tap?.body() ?? '' };
+    const result: RelayResult = { status, body: tap?.body() ?? '', timing };
     // The held terminal events go out once the answer is stored.
     if (!(await storedFirst(opts.beforeEnd, result, res))) return { ...result, notStored: true };
     if (rest) res.write(rest);

@@ -1,6 +1,7 @@
 // Starts the gateway on the process's shared pieces and listens (the web role, roles/web.ts):
 // producer, inline create writer, poller, upstream proxy, the app. close() is the graceful
 // half of shutdown: stop accepting, let in-flight requests finish, store their completions.
+import { API_KEYS_CHANNEL } from '../db/channels.ts';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
@@ -17,7 +18,7 @@ import { cancelRequest } from '../store/requests/cancel.ts';
 import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import { createUpstreamProxy } from '../upstream/proxy.ts';
 import { requestMarkerKey } from '../upstream/request-marker.ts';
-import { buildApp } from './app.ts';
+import { buildApp, defaultKeyCache } from './app.ts';
 import type { GatewayJobs, GatewayLimits } from './context.ts';
 import { DURABILITY_POLICIES } from './durability.ts';
 import { InlineCompleteResponse, InlineCreateResponse } from './recording.ts';
@@ -78,7 +79,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const adminToken = opts.adminToken ?? env.ADMIN_TOKEN;
   const markerKey = requestMarkerKey(adminToken);
   const upstream = createUpstreamProxy({ markerKey, timeoutMs: env.UPSTREAM_TIMEOUT_MS });
+  // A revoked or changed key is announced (API_KEYS_CHANNEL): forget every cached key, so it
+  // fails here within a round trip. After a lost connection (a missed announcement) too.
+  const keys = defaultKeyCache({ db: database.db, logger });
+  await opts.listener.subscribe(API_KEYS_CHANNEL, () => keys.clear());
+  opts.listener.onReconnect(() => keys.clear());
   const app = buildApp({
+    keys,
     markerKey,
     config: {
       MAX_BODY_BYTES: env.MAX_BODY_BYTES,

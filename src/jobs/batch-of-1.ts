@@ -20,6 +20,9 @@ export interface BatchOf1Input {
   completionWindow: string;
   /** The request this one continues (`previous_response_id`, checked by the caller). */
   previousRequestId?: string | null;
+  receivedAt?: Date;
+  metadata?: Record<string, string> | null;
+  endUser?: string | null;
 }
 
 /**
@@ -46,6 +49,9 @@ export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input)
       completionWindow: input.completionWindow,
       expiresAt: new Date(Date.now() + windowMs),
       previousRequestId: input.previousRequestId ?? null,
+      receivedAt: input.receivedAt ?? null,
+      metadata: input.metadata ?? null,
+      endUser: input.endUser ?? null,
     });
     if (!inserted) return;
     await sendProcessRequest(boss, tx, input.requestId, {

@@ -18,6 +18,27 @@ const endpoint = z.string().regex(/^\/v1\/[a-z/_-]+$/, 'an API path such as /v1/
 const isoDate = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0).nullable();
 
+const epochMs = z.number().min(0);
+const timings = z.object({
+  receivedAt: epochMs,
+  upstreamStartedAt: epochMs.nullable(),
+  firstByteAt: epochMs.nullable(),
+  finishedAt: epochMs,
+  /** The answer was a stream: first byte − received is its time to first token. */
+  streamed: z.boolean(),
+});
+const metadataMap = z.record(z.string(), z.string());
+const text = z.string().nullable();
+const facts = z.object({
+  cachedTokens: count,
+  reasoningTokens: count,
+  finishReason: text,
+  servedServiceTier: text,
+  upstreamModel: text,
+  metadata: metadataMap.nullable(),
+  endUser: text,
+});
+
 /**
  * Written by the gateway before it proxies a realtime request. The gateway has already
  * resolved the API key to its owner and checked the model; no key material is in here.
@@ -58,6 +79,12 @@ export const completeResponsePayload = createResponsePayload.omit({ body: true }
   responseBody: z.string(),
   startedAt: isoDate,
   finishedAt: isoDate,
+  /** What the gateway measured (DESIGN 12), epoch milliseconds with sub-millisecond precision. */
+  timings: timings.optional(),
+  /** The x-volley-metadata header's map (the body's own metadata is read from the body). */
+  metadata: metadataMap.nullable().optional(),
+  /** store: false: what the worker would read from the bodies, read by the gateway instead. */
+  facts: facts.optional(),
 });
 
 export const processRequestPayload = z.object({ requestId: id });

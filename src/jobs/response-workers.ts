@@ -48,19 +48,23 @@ export async function startResponseWorkers(opts: ResponseWorkerOptions): Promise
  * Everything the `worker` role runs on its queues (also part of `npm start`): the tracking queues and the
  * sweeper, which fails realtime rows stale for `staleAfterMs` (REALTIME_STALE_AFTER).
  */
-export async function startWorkerQueues(opts: ResponseWorkerOptions & { staleAfterMs: number }): Promise<void> {
+export async function startWorkerQueues(opts: ResponseWorkerOptions & { staleAfterMs: number; retentionDays?: number }): Promise<void> {
   await startResponseWorkers(opts);
   await startSweeper({
     boss: opts.boss,
     db: opts.db,
     logger: opts.logger,
     staleAfterMs: opts.staleAfterMs,
+    ...(opts.retentionDays !== undefined ? { retentionDays: opts.retentionDays } : {}),
     ...(opts.events ? { events: opts.events } : {}),
   });
 }
 
 /** The worker role's settings from the configuration (workers/worker.ts and all-in-one). */
-export function workerRoleSettings(env: Env): { staleAfterMs: number } {
+export function workerRoleSettings(env: Env): { staleAfterMs: number; retentionDays?: number } {
   // REALTIME_STALE_AFTER is validated as a duration when the configuration loads.
-  return { staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)! };
+  return {
+    staleAfterMs: parseDuration(env.REALTIME_STALE_AFTER)!,
+    ...(env.RETENTION_DAYS !== undefined ? { retentionDays: env.RETENTION_DAYS } : {}),
+  };
 }

@@ -14,6 +14,8 @@ export interface SweeperOptions {
   logger: Logger;
   /** REALTIME_STALE_AFTER in milliseconds. */
   staleAfterMs: number;
+  /** RETENTION_DAYS: unset keeps rows for ever. */
+  retentionDays?: number;
   cron?: string;
   events?: JobEvents;
 }
@@ -29,7 +31,7 @@ export async function startSweeper(opts: SweeperOptions): Promise<void> {
     opts.boss,
     QUEUES.sweep,
     { batchSize: 10, pollingIntervalSeconds: 30 },
-    sweepHandler(opts.db, opts.staleAfterMs),
+    sweepHandler(opts.db, opts.staleAfterMs, opts.retentionDays),
     opts.logger.child({ component: 'sweeper' }),
     opts.events,
   );

@@ -1,5 +1,6 @@
 // One attempt of a background or flex request, from its claim result to its outcome
 // (DESIGN 8.1). The batch runner (attempts.ts) claims; this calls the upstream and settles.
+import { epochNow } from '../lib/clock.ts';
 import type { Db, Tx } from '../db/client.ts';
 import type { RequestRow, ServiceTier } from '../db/schema/index.ts';
 import type { Logger } from '../logger.ts';
@@ -145,8 +146,13 @@ export async function runAttempt(
     return done({ state: 'failed', reason: prepared.refusal.code });
   }
   const { call: upstream } = prepared;
+  const upstreamStartedAt = epochNow();
   const result = await deps.client.call({ target: upstream.route, path: upstream.path, body: upstream.body, requestId, signal });
-  return await settleAttempt(deps, claim, row, asResponsesAnswer(result, row, value, upstream.translated !== undefined), log);
+  const timing = { upstreamStartedAt, firstByteAt: result.kind === 'response' ? (result.firstByteAt ?? null) : null };
+  // Every terminal write of this attempt carries its timings and the request's text (DESIGN 12).
+  const subject = { model: row.model, endpoint: row.endpoint, receivedAt: (row.receivedAt ?? row.createdAt).getTime() };
+  const timed: AttemptDeps = { ...deps, finish: (o) => deps.finish({ ...o, timing, requestBody: row.body, subject }) };
+  return await settleAttempt(timed, claim, row, asResponsesAnswer(result, row, value, upstream.translated !== undefined), log);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The request processor's batch runner: what a fetch of process-request jobs becomes
 // (DESIGN 8.1). The queue layer (jobs/handlers/process-request.ts) feeds it; one attempt's
 // life is in attempt.ts.
+import { observeRecord } from '../metrics.ts';
 import type { Db } from '../db/client.ts';
 import { processRequestJobId } from '../db/pgboss.ts';
 import pRetry from 'p-retry';
@@ -79,7 +80,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       });
       const written = await writeIsolated<Indexed, readonly [number, boolean]>(
         items.map((item, i) => ({ ...item.outcome, index: i })),
-        async (batch) => (await finishRequestAttempts(deps.db, batch)).map((w, k) => [batch[k]!.index, w] as const),
+        async (batch) => (await finishRequestAttempts(deps.db, batch, observeRecord)).map((w, k) => [batch[k]!.index, w] as const),
         rejected,
       );
       for (const [index, w] of written) items[index]!.written = w;

@@ -3,7 +3,9 @@ import type { PgBoss } from 'pg-boss';
 import { openDatabase } from '../db/client.ts';
 import { startBoss } from '../jobs/boss.ts';
 import { startWorkerQueues, workerRoleSettings } from '../jobs/response-workers.ts';
+import { QUEUES } from '../jobs/definitions.ts';
 import { jobMetricsEvents } from '../jobs/run.ts';
+import { observeQueueDepths } from '../metrics.ts';
 import { Listener } from '../poller/listener.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
@@ -30,6 +32,15 @@ export async function startWorkerRole(opts: RoleOptions & { metrics?: boolean })
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
     await startWorkerQueues({ boss, db: database.db, logger, events: jobMetricsEvents, ...workerRoleSettings(env) });
+    // Queue depths at scrape time, from pg-boss's own counts (its monitor refreshes them).
+    observeQueueDepths(() =>
+      Promise.all(
+        Object.values(QUEUES).map(async (queue) => {
+          const q = await boss.getQueue(queue);
+          return { queue, queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0 };
+        }),
+      ),
+    );
     const metrics =
       opts.metrics !== false && env.METRICS_PORT !== undefined
         ? own(closers, await startMetricsServer({ host: env.HOST, port: env.METRICS_PORT, token: env.METRICS_TOKEN }))

@@ -1,3 +1,4 @@
+import { API_KEYS_CHANNEL } from '../db/channels.ts';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
@@ -106,14 +107,74 @@ export async function markApiKeysUsed(db: Executor, ids: readonly string[]): Pro
   await db.execute(sql`UPDATE api_keys SET last_used_at = now() WHERE id = ANY(${sql.param([...ids])}::uuid[])`);
 }
 
-/** Revokes a key; true when this call revoked it. Gateways notice within their key cache's TTL (gateway/auth.ts). */
+/**
+ * Revokes a key; true when this call revoked it. The change is announced on API_KEYS_CHANNEL
+ * in the same transaction, so every gateway drops its cached keys within a round trip (and
+ * within KEY_CACHE_TTL_MS should the notification be lost).
+ */
 export async function markApiKeyDeleted(db: Executor, id: string): Promise<boolean> {
-  const rows = await db
-    .update(apiKeys)
-    .set({ isDeleted: true })
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.isDeleted, false)))
-    .returning({ id: apiKeys.id });
-  return rows.length > 0;
+  const result = await db.execute(sql`
+    WITH revoked AS (
+      UPDATE api_keys SET is_deleted = true, revoked_at = now() WHERE id = ${id}::uuid AND NOT is_deleted RETURNING id
+    )
+    SELECT pg_notify(${API_KEYS_CHANNEL}, id::text) FROM revoked`);
+  return result.rows.length > 0;
+}
+
+/** A key as /admin/api-keys lists it: never its secret. */
+export interface ListedApiKey {
+  id: string;
+  prefix: string;
+  name: string;
+  userId: string;
+  userName: string;
+  allowedModels: string[] | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const listedColumns = sql.raw(`k.id, k.prefix, k.name, k.user_id, u.name AS user_name, k.allowed_models, k.created_at,
+  k.last_used_at, k.revoked_at, k.is_deleted`);
+
+function toListed(r: Record<string, unknown>): ListedApiKey {
+  const date = (v: unknown) => (v == null ? null : new Date(v as string));
+  return {
+    id: r.id as string,
+    prefix: r.prefix as string,
+    name: r.name as string,
+    userId: r.user_id as string,
+    userName: r.user_name as string,
+    allowedModels: (r.allowed_models as string[] | null) ?? null,
+    createdAt: date(r.created_at)!,
+    lastUsedAt: date(r.last_used_at),
+    // Keys revoked before revoked_at existed say when they were made, for want of better.
+    revokedAt: date(r.revoked_at) ?? (r.is_deleted ? date(r.created_at) : null),
+  };
+}
+
+/** Every key, newest first (revoked ones too, marked); `userId` narrows to one user's. */
+export async function listApiKeys(db: Executor, opts: { userId?: string } = {}): Promise<ListedApiKey[]> {
+  const result = await db.execute<Record<string, unknown>>(sql`
+    SELECT ${listedColumns} FROM api_keys k JOIN users u ON u.id = k.user_id
+    ${opts.userId !== undefined ? sql`WHERE k.user_id = ${opts.userId}::uuid` : sql``}
+    ORDER BY k.created_at DESC, k.id DESC`);
+  return result.rows.map(toListed);
+}
+
+export async function findListedApiKey(db: Executor, id: string): Promise<ListedApiKey | undefined> {
+  const result = await db.execute<Record<string, unknown>>(sql`
+    SELECT ${listedColumns} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ${id}::uuid`);
+  return result.rows[0] ? toListed(result.rows[0]) : undefined;
+}
+
+/** Sets the models a key may call (null: every model), announced like a revocation. False: no such key. */
+export async function updateApiKeyModels(db: Executor, id: string, models: string[] | null): Promise<boolean> {
+  const result = await db.execute(sql`
+    WITH changed AS (UPDATE api_keys SET allowed_models = ${models === null ? null : sql.param(models)}::text[]
+                     WHERE id = ${id}::uuid RETURNING id)
+    SELECT pg_notify(${API_KEYS_CHANNEL}, id::text) FROM changed`);
+  return result.rows.length > 0;
 }
 
 /**

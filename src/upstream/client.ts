@@ -1,3 +1,4 @@
+import { epochNow } from '../lib/clock.ts';
 import { Agent, request } from 'undici';
 import type { UpstreamTarget } from './proxy.ts';
 import { REQUEST_MARKER_HEADER, requestMarkerKey, signRequestMarker } from './request-marker.ts';
@@ -19,7 +20,15 @@ export interface UpstreamConfig {
 }
 
 export type UpstreamResult =
-  | { kind: 'response'; status: number; body: string; retryAfterMs: number | undefined; durationMs: number }
+  | {
+      kind: 'response';
+      status: number;
+      body: string;
+      retryAfterMs: number | undefined;
+      durationMs: number;
+      /** When the headers came (epoch ms): the answer's first byte. */
+      firstByteAt?: number;
+    }
   | { kind: 'network-error'; error: string; durationMs: number }
   | { kind: 'timeout'; error: string; durationMs: number }
   /** The caller's signal fired (cancel, shutdown, lost job claim); `reason` is the signal's. */
@@ -82,6 +91,7 @@ export class UpstreamClient {
         dispatcher: this.#agent,
         signal,
       });
+      const firstByteAt = epochNow();
       const limit = this.#config.maxAnswerBytes ?? MAX_ANSWER_BYTES;
       const body = await readLimited(res.body, limit);
       if (body === undefined) return { kind: 'too-large', status: res.statusCode, limit, durationMs: elapsed() };
@@ -92,6 +102,7 @@ export class UpstreamClient {
         body,
         retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now()),
         durationMs: elapsed(),
+        firstByteAt,
       };
     } catch (err) {
       // The caller's signal wins over the deadline when both fired: a cancel is not a timeout.

@@ -17,6 +17,8 @@ export const apiKeys = pgTable(
     /** Models this key may call; null means every model. */
     allowedModels: text().array(),
     isDeleted: boolean().notNull().default(false),
+    /** When DELETE /admin/api-keys/{id} revoked it (is_deleted says so too, for the lookups). */
+    revokedAt: timestamp({ withTimezone: true }),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastUsedAt: timestamp({ withTimezone: true }),
   },

@@ -4,3 +4,4 @@ export * from './batches.ts';
 export * from './requests.ts';
 export * from './idempotency-keys.ts';
 export * from './models.ts';
+export * from './usage-rollups.ts';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, pgTable, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, doublePrecision, index, integer, jsonb, pgTable, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { batches } from './batches.ts';
 
 /** Every request state; terminal ones never change once written. */
@@ -70,6 +70,38 @@ export const requests = pgTable(
      * (the row keeps metadata and usage), GET answers 404 and it cannot be continued.
      */
     store: boolean().notNull().default(true),
+    // What DESIGN 12 records for analytics. Measured by whoever called the upstream (the
+    // gateway, the request processor) and written with the terminal record, never on their own.
+    /** When the gateway received the request (rollups bucket by it). */
+    receivedAt: timestamp({ withTimezone: true }),
+    /** The (last) upstream call's start and its first byte of answer. */
+    upstreamStartedAt: timestamp({ withTimezone: true }),
+    firstByteAt: timestamp({ withTimezone: true }),
+    /** When the answer ended (the last byte to the client, or the processor's last attempt). */
+    finishedAt: timestamp({ withTimezone: true }),
+    /** finished − received, in ms (sub-millisecond precision). */
+    durationMs: doublePrecision(),
+    /** Streams only: received → first byte of answer. */
+    ttftMs: doublePrecision(),
+    /** Background and flex only: received → the upstream call that answered. */
+    queueDelayMs: doublePrecision(),
+    cachedTokens: integer(),
+    reasoningTokens: integer(),
+    finishReason: text(),
+    /** The tier the upstream says served it (the requested one is service_tier). */
+    servedServiceTier: text(),
+    /** The model the upstream says answered (may differ from the requested alias). */
+    upstreamModel: text(),
+    /** The request's `metadata` and the x-volley-metadata header's (string → string). */
+    metadata: jsonb().$type<Record<string, string>>(),
+    /** The request's `user` (or `safety_identifier`): the caller's own end user. */
+    endUser: text(),
+    /**
+     * The text of the request and the answer (message contents, tool arguments), cut at 8,000
+     * characters, for `q` search under a trigram index. Written with the terminal record (by
+     * the worker, off the hot path); null with store: false.
+     */
+    searchText: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -79,6 +111,12 @@ export const requests = pgTable(
     // side; a JSONL Batch API (listing a batch's requests) would bring one back. Each index
     // costs every insert and every (non-HOT) state change of a row.
     index('requests_model_created_at_idx').on(t.model, t.createdAt),
+    // The request log (DESIGN 12): newest first with a (created_at, id) cursor, by key, by
+    // metadata, by text. The last two are partial: rows without any cost nothing.
+    index('requests_created_at_id_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('requests_api_key_created_at_idx').on(t.apiKeyId, t.createdAt),
+    index('requests_metadata_idx').using('gin', sql`${t.metadata} jsonb_path_ops`).where(sql`${t.metadata} IS NOT NULL`),
+    index('requests_search_text_idx').using('gin', sql`${t.searchText} gin_trgm_ops`).where(sql`${t.searchText} IS NOT NULL`),
     // The sweeper scans only the few non-terminal rows.
     index('requests_live_state_started_idx')
       .on(t.state, t.startedAt)

@@ -2,6 +2,11 @@
 // fields, then the four request paths of DESIGN 1.1 (realtime.ts, queued.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { newId } from '../../ids.ts';
+import { epochNow } from '../../lib/clock.ts';
+import { metadataProblem } from '../../responses/record-facts.ts';
+import { parseJson } from '../../responses/json.ts';
+import { storableText } from '../../responses/storable.ts';
+import { badRequest } from '../http-errors.ts';
 import { findRequestState } from '../../store/requests/find.ts';
 import { REQUEST_MARKER_HEADER, verifyRequestMarker } from '../../upstream/request-marker.ts';
 import { authenticate, checkModel } from '../auth.ts';
@@ -33,7 +38,19 @@ async function create(ctx: GatewayContext, endpoint: CreateEndpoint, req: Fastif
     await relay({ upstream: ctx.upstream, reply, endpoint, target: route, path: endpoint.slice('/v1'.length), body: body.raw });
     return reply;
   }
-  const call: CreateCall = { endpoint, req, reply, owner, request, body, requestId: newId() };
+  const metadata = headerMetadata(req.headers[METADATA_HEADER]);
+  const call: CreateCall = {
+    endpoint,
+    req,
+    reply,
+    owner,
+    request,
+    body,
+    requestId: newId(),
+    // reply.elapsedTime counts from Fastify's receipt of the request (its onRequest), on the monotonic clock.
+    receivedAt: epochNow() - reply.elapsedTime,
+    ...(metadata ? { metadata } : {}),
+  };
   req.volleyRequestId = call.requestId;
   const idempotencyKey = req.headers[IDEMPOTENCY_HEADER];
   if (idempotencyKey !== undefined) await serveIdempotent(ctx, call, idempotencyKey, (c) => serve(ctx, c));
@@ -64,4 +81,19 @@ async function isTrackedElsewhere(ctx: GatewayContext, req: FastifyRequest, body
   const requestId = verifyRequestMarker(ctx.markerKey, req.headers[REQUEST_MARKER_HEADER], body.raw);
   if (requestId === undefined) return false;
   return (await findRequestState(ctx.db, requestId)) === 'processing';
+}
+
+/** Metadata for any endpoint, beside the Responses body's own (DESIGN 12). */
+export const METADATA_HEADER = 'x-volley-metadata';
+
+/** The header's JSON map, or a 400 naming the header when it breaks the limits. */
+function headerMetadata(value: string | string[] | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  const parsed = parseJson(text);
+  const problem = parsed === undefined ? 'must be a JSON object of strings' : metadataProblem(parsed);
+  if (problem !== undefined) throw badRequest(`Invalid '${METADATA_HEADER}' header: it ${problem}.`, METADATA_HEADER, 'invalid_metadata');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, string>)) out[storableText(k)] = storableText(v);
+  return out;
 }

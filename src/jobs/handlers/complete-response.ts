@@ -1,4 +1,6 @@
 import type { Executor } from '../../db/client.ts';
+import { epochNow } from '../../lib/clock.ts';
+import { observeRecord, trackingLag, type RecordMetrics } from '../../metrics.ts';
 import type { Logger } from '../../logger.ts';
 import { writeIsolated } from '../../store/isolate.ts';
 import { completeResponsesIdempotent, rejectedCompletion, type RealtimeCompletion } from '../../store/requests/complete.ts';
@@ -11,6 +13,12 @@ import { inStatements, type BatchHandler, type Outcome } from '../run.ts';
  * on "not terminal yet", so a duplicate, concurrent or stale attempt changes nothing once
  * one attempt has committed.
  */
+/** Each record this handler wrote, in the GenAI metrics and the tracking lag (answer → committed). */
+function written(r: RecordMetrics & { finishedAt: number }): void {
+  observeRecord(r);
+  trackingLag.observe(Math.max(0, epochNow() - r.finishedAt) / 1000);
+}
+
 export function completeResponseHandler(db: Executor): BatchHandler<CompleteResponsePayload> {
   return async (jobs, log) => {
     const outcomes = new Map<string, Outcome>();
@@ -28,7 +36,7 @@ export function completeResponseHandler(db: Executor): BatchHandler<CompleteResp
       await inStatements(rows, (slice) =>
         writeIsolated(
           slice,
-          async (batch) => completeResponsesIdempotent(db, batch),
+          async (batch) => completeResponsesIdempotent(db, batch, written),
           (r, code) => rejectedCompletion(r, 'store', code),
           (r, code) => rejectedLog(log, r.requestId, code),
         ),
@@ -66,5 +74,8 @@ export function completionOf(p: CompleteResponsePayload & { createdBy: string })
     ...(p.previousRequestId ? { previousRequestId: p.previousRequestId } : {}),
     ...(p.store === false ? { store: false } : {}),
     ...(p.usage ? { usage: p.usage } : {}),
+    ...(p.timings ? { timings: p.timings } : {}),
+    ...(p.metadata ? { headerMetadata: p.metadata } : {}),
+    ...(p.facts ? { facts: p.facts } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { deleteRequestsBefore } from '../../store/retention.ts';
 import type { Executor } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
 import { deleteExpiredIdempotencyKeys } from '../../store/idempotency-keys.ts';
@@ -65,17 +66,48 @@ export async function sweepAbandonedBackgroundRequests(
   return swept;
 }
 
+/** Rows retention deletes per statement: each statement stays short (tens of ms). */
+export const RETENTION_BATCH = 2_000;
+/** Time one sweep spends on retention at most; the next sweep (a minute later) goes on. */
+export const RETENTION_BUDGET_MS = 20_000;
+/** A pause between retention statements, so they never hold the disk (or autovacuum) back for long. */
+const RETENTION_PAUSE_MS = 20;
+
+/**
+ * Retention (RETENTION_DAYS): deletes finished rows older than the cut-off in bounded
+ * statements, pausing between them, for at most RETENTION_BUDGET_MS per sweep. A backlog
+ * (the first run on a large table) is worked off over several sweeps, never in one DELETE.
+ */
+export async function applyRetention(
+  db: Executor,
+  opts: { retentionDays: number; logger?: Logger; budgetMs?: number; batch?: number; now?: Date },
+): Promise<number> {
+  const before = new Date((opts.now ?? new Date()).getTime() - opts.retentionDays * 86_400_000);
+  const batch = opts.batch ?? RETENTION_BATCH;
+  const deadline = Date.now() + (opts.budgetMs ?? RETENTION_BUDGET_MS);
+  let deleted = 0;
+  for (;;) {
+    const n = await deleteRequestsBefore(db, before, batch);
+    deleted += n;
+    if (n < batch || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, RETENTION_PAUSE_MS));
+  }
+  if (deleted > 0) opts.logger?.info({ component: 'retention', deleted, before: before.toISOString() }, 'old requests deleted');
+  return deleted;
+}
+
 /** The `sweep` queue's handler: one sweep per fetch, however many scheduled jobs it holds. */
-export function sweepHandler(db: Executor, staleAfterMs: number): BatchHandler<SweepPayload> {
+export function sweepHandler(db: Executor, staleAfterMs: number, retentionDays?: number): BatchHandler<SweepPayload> {
   return async (jobs, log) => {
     const trackingLost = await sweepStaleRealtimeRequests(db, { staleAfterMs, logger: log });
     const expired = await sweepAbandonedBackgroundRequests(db, { logger: log });
     // Idempotency-Keys past their 24 hours, in bounded batches.
     let keys = 0;
     for (let n = SWEEP_BATCH; n === SWEEP_BATCH; keys += n) n = await deleteExpiredIdempotencyKeys(db, SWEEP_BATCH);
+    const retained = retentionDays === undefined ? 0 : await applyRetention(db, { retentionDays, logger: log });
     const outcome: Outcome = {
       status: 'completed',
-      output: { trackingLost: trackingLost.length, expired: expired.length, idempotencyKeys: keys },
+      output: { trackingLost: trackingLost.length, expired: expired.length, idempotencyKeys: keys, deleted: retained },
     };
     return new Map(jobs.map((job) => [job.id, outcome]));
   };

@@ -1,9 +1,11 @@
+import type { RecordMetrics } from '../../metrics.ts';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import type { RequestRow } from '../../db/schema/index.ts';
 import { serializeFailureReason, type FailureReason } from '../../responses/failure-reason.ts';
 import { storableText } from '../../responses/storable.ts';
+import { answerFacts, searchText } from '../../responses/record-facts.ts';
 import { extractUsage } from '../../responses/usage.ts';
 import type { AttemptClaim } from './attempt-claims.ts';
 import { toRequestRow, withTerminalNotify } from './rows.ts';
@@ -86,10 +88,25 @@ export async function failRequestAttempt(
   );
 }
 
-/** One attempt's terminal outcome, for finishRequestAttempts. */
-export type AttemptOutcome =
+/** When an attempt's upstream call started and its answer's first byte came (epoch ms). */
+export interface AttemptTiming {
+  upstreamStartedAt: number;
+  firstByteAt: number | null;
+}
+
+/**
+ * One attempt's terminal outcome, for finishRequestAttempts. `timing` and `requestBody` (for
+ * search) are there once the attempt called the upstream.
+ */
+export type AttemptOutcome = (
   | { claim: AttemptClaim; state: 'completed'; status: number; body: string }
-  | { claim: AttemptClaim; state: 'failed'; reason: FailureReason; http?: { status: number; body: string } };
+  | { claim: AttemptClaim; state: 'failed'; reason: FailureReason; http?: { status: number; body: string } }
+) & {
+  timing?: AttemptTiming;
+  requestBody?: string;
+  /** What the metrics of a written outcome need to know of its request. */
+  subject?: { model: string; endpoint: string; receivedAt: number };
+};
 
 /**
  * Several attempts' terminal writes in one statement (what completeRequestAttempt and
@@ -97,7 +114,11 @@ export type AttemptOutcome =
  * NOTIFY for the rows it changed. Returns, per outcome in order, whether it was written:
  * false when that attempt no longer holds its row (its answer is dropped).
  */
-export async function finishRequestAttempts(db: Executor, outcomes: readonly AttemptOutcome[]): Promise<boolean[]> {
+export async function finishRequestAttempts(
+  db: Executor,
+  outcomes: readonly AttemptOutcome[],
+  onWritten?: (written: RecordMetrics) => void,
+): Promise<boolean[]> {
   if (outcomes.length === 0) return [];
   // Rows locked in id order, so two flushes cannot deadlock on each other's rows.
   const order = outcomes.map((_, i) => i).sort((a, b) => {
@@ -110,7 +131,8 @@ export async function finishRequestAttempts(db: Executor, outcomes: readonly Att
     // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
     const answer = o.state === 'completed' ? { status: o.status, body: o.body } : o.http;
     const http = answer && { status: answer.status, body: storableText(answer.body) };
-    const usage = o.state === 'completed' && http ? extractUsage(http.body) : undefined;
+    const facts = o.state === 'completed' && http ? answerFacts(http.body) : undefined;
+    const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
     return {
       idx: i,
       id: o.claim.requestId,
@@ -120,10 +142,18 @@ export async function finishRequestAttempts(db: Executor, outcomes: readonly Att
       status: http?.status ?? null,
       body: http?.body ?? null,
       error: o.state === 'failed' ? serializeFailureReason(o.reason) : null,
-      promptTokens: usage?.promptTokens ?? null,
-      completionTokens: usage?.completionTokens ?? null,
-      totalTokens: usage?.totalTokens ?? null,
+      promptTokens: facts?.promptTokens ?? null,
+      completionTokens: facts?.completionTokens ?? null,
+      totalTokens: facts?.totalTokens ?? null,
       size: http ? Buffer.byteLength(http.body) : null,
+      upstreamStartedAt: iso(o.timing?.upstreamStartedAt),
+      firstByteAt: iso(o.timing?.firstByteAt),
+      cachedTokens: facts?.cachedTokens ?? null,
+      reasoningTokens: facts?.reasoningTokens ?? null,
+      finishReason: facts?.finishReason ?? null,
+      servedServiceTier: facts?.servedServiceTier ?? null,
+      upstreamModel: facts?.upstreamModel ?? null,
+      searchText: o.requestBody !== undefined && o.state === 'completed' && http ? searchText(o.requestBody, http.body) : null,
     };
   });
   type Row = (typeof rows)[number];
@@ -141,9 +171,33 @@ export async function finishRequestAttempts(db: Executor, outcomes: readonly Att
     completionTokens: col('completionTokens'),
     totalTokens: col('totalTokens'),
     size: col('size'),
+    upstreamStartedAt: col('upstreamStartedAt'),
+    firstByteAt: col('firstByteAt'),
+    cachedTokens: col('cachedTokens'),
+    reasoningTokens: col('reasoningTokens'),
+    finishReason: col('finishReason'),
+    servedServiceTier: col('servedServiceTier'),
+    upstreamModel: col('upstreamModel'),
+    searchText: col('searchText'),
   });
   const result = outcomes.map(() => false);
   for (const w of written) result[w.idx] = true;
+  if (onWritten) {
+    const now = Date.now();
+    for (const r of rows) {
+      const subject = outcomes[r.idx]!.subject;
+      if (!result[r.idx] || !subject) continue;
+      onWritten({
+        model: subject.model,
+        endpoint: subject.endpoint,
+        status: r.state,
+        inputTokens: r.promptTokens,
+        outputTokens: r.completionTokens,
+        durationMs: now - subject.receivedAt,
+        ttftMs: null,
+      });
+    }
+  }
   return result;
 }
 
@@ -166,6 +220,18 @@ const FINISH_REQUEST_ATTEMPTS = new PreparedStatement<Record<string, unknown[]>>
       completion_tokens = CASE WHEN i.state = 'completed' THEN i.completion_tokens ELSE r.completion_tokens END,
       total_tokens = CASE WHEN i.state = 'completed' THEN i.total_tokens ELSE r.total_tokens END,
       response_size = i.response_size,
+      -- DESIGN 12: end to end from the gateway's receipt, and the time the request waited.
+      upstream_started_at = COALESCE(i.upstream_started_at, r.upstream_started_at),
+      first_byte_at = COALESCE(i.first_byte_at, r.first_byte_at),
+      finished_at = now(),
+      duration_ms = extract(epoch FROM now() - COALESCE(r.received_at, r.created_at)) * 1000,
+      queue_delay_ms = extract(epoch FROM i.upstream_started_at - COALESCE(r.received_at, r.created_at)) * 1000,
+      cached_tokens = CASE WHEN i.state = 'completed' THEN i.cached_tokens ELSE r.cached_tokens END,
+      reasoning_tokens = CASE WHEN i.state = 'completed' THEN i.reasoning_tokens ELSE r.reasoning_tokens END,
+      finish_reason = CASE WHEN i.state = 'completed' THEN i.finish_reason ELSE r.finish_reason END,
+      served_service_tier = CASE WHEN i.state = 'completed' THEN i.served_service_tier ELSE r.served_service_tier END,
+      upstream_model = CASE WHEN i.state = 'completed' THEN i.upstream_model ELSE r.upstream_model END,
+      search_text = CASE WHEN i.state = 'completed' THEN i.search_text ELSE r.search_text END,
       updated_at = now()
     FROM input i
     WHERE r.id = i.id AND r.state = 'processing' AND r.retry_attempt = i.attempt AND r.claimed_at = i.token
@@ -174,9 +240,13 @@ const FINISH_REQUEST_ATTEMPTS = new PreparedStatement<Record<string, unknown[]>>
       SELECT * FROM unnest(
         ${p('idx')}::int[], ${p('id')}::uuid[], ${p('attempt')}::int[], ${p('token')}::timestamptz[], ${p('state')}::text[],
         ${p('status')}::smallint[], ${p('body')}::text[], ${p('error')}::text[], ${p('promptTokens')}::int[],
-        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('size')}::bigint[]
+        ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('size')}::bigint[],
+        ${p('upstreamStartedAt')}::timestamptz[], ${p('firstByteAt')}::timestamptz[], ${p('cachedTokens')}::int[],
+        ${p('reasoningTokens')}::int[], ${p('finishReason')}::text[], ${p('servedServiceTier')}::text[],
+        ${p('upstreamModel')}::text[], ${p('searchText')}::text[]
       ) AS t(idx, id, attempt, token, state, response_status, response_body, error, prompt_tokens, completion_tokens,
-             total_tokens, response_size)
+             total_tokens, response_size, upstream_started_at, first_byte_at, cached_tokens, reasoning_tokens,
+             finish_reason, served_service_tier, upstream_model, search_text)
     ),`,
   ),
 );

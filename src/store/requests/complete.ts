@@ -1,10 +1,12 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
+import type { RecordMetrics } from '../../metrics.ts';
 import type { Executor } from '../../db/client.ts';
 import { PreparedStatement } from '../../db/prepared.ts';
 import { requests, type RequestRow, type ServiceTier } from '../../db/schema/index.ts';
 import { RequestNotFound, RequestStateConflict } from '../../errors.ts';
 import { nonRetriableHttpStatus, recordRejected, serializeFailureReason, trackingLost, type FailureReason } from '../../responses/failure-reason.ts';
 import { storableRecord, storableText } from '../../responses/storable.ts';
+import { answerFacts, requestFacts, searchText, type RecordFacts } from '../../responses/record-facts.ts';
 import { extractUsage, type Usage } from '../../responses/usage.ts';
 import { TERMINAL_SQL, toRequestRow, uniqueSorted, withTerminalNotify } from './rows.ts';
 
@@ -31,6 +33,49 @@ export interface RealtimeCompletion {
   store?: boolean;
   /** Token counts measured by the gateway (store: false leaves no body to read them from). */
   usage?: Usage;
+  /** What the gateway measured, epoch ms (DESIGN 12). */
+  timings?: RecordTimings;
+  /** The x-volley-metadata header's map. */
+  headerMetadata?: Record<string, string>;
+  /** store: false: the facts the gateway read before dropping the bodies. */
+  facts?: Omit<RecordFacts, keyof Usage>;
+}
+
+export interface RecordTimings {
+  receivedAt: number;
+  upstreamStartedAt: number | null;
+  firstByteAt: number | null;
+  finishedAt: number;
+  streamed: boolean;
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** The analytics columns of a realtime record: its timings and what its bodies say. */
+function analyticsColumns(r: RealtimeCompletion, ok: boolean) {
+  const t = r.timings;
+  const read = ok && !r.facts ? answerFacts(r.responseBody) : undefined;
+  const answer = r.facts ?? read;
+  const request = r.facts ?? requestFacts(r.requestBody, r.headerMetadata);
+  const usage = ok ? (r.usage ?? read) : undefined;
+  return {
+    receivedAt: iso(t?.receivedAt) ?? r.startedAt.toISOString(),
+    upstreamStartedAt: iso(t?.upstreamStartedAt),
+    firstByteAt: iso(t?.firstByteAt),
+    durationMs: t ? t.finishedAt - t.receivedAt : r.finishedAt.getTime() - r.startedAt.getTime(),
+    ttftMs: t?.streamed && t.firstByteAt !== null ? t.firstByteAt - t.receivedAt : null,
+    promptTokens: usage?.promptTokens ?? null,
+    completionTokens: usage?.completionTokens ?? null,
+    totalTokens: usage?.totalTokens ?? null,
+    cachedTokens: answer?.cachedTokens ?? null,
+    reasoningTokens: answer?.reasoningTokens ?? null,
+    finishReason: answer?.finishReason ?? null,
+    servedServiceTier: answer?.servedServiceTier ?? null,
+    upstreamModel: answer?.upstreamModel ?? null,
+    metadata: request.metadata === null ? null : JSON.stringify(request.metadata),
+    endUser: request.endUser,
+    searchText: r.store === false || r.rejected ? null : searchText(r.requestBody, r.responseBody),
+  };
 }
 
 export type CompletionOutcome = 'changed' | 'already-terminal';
@@ -51,18 +96,16 @@ const TRACKING_LOST = serializeFailureReason(trackingLost());
 export async function completeResponsesIdempotent(
   db: Executor,
   items: readonly RealtimeCompletion[],
+  onWritten?: (written: RecordMetrics & { finishedAt: number }) => void,
 ): Promise<Map<string, CompletionOutcome>> {
   // Sanitised here, the last place before the statement: one NUL byte must not fail the batch.
   const rows = uniqueSorted(items).map(storableRecord).map((r) => {
     const ok = r.statusCode < 400 && r.rejected === undefined;
-    const usage = ok ? (r.usage ?? extractUsage(r.responseBody)) : undefined;
     return {
       ...r,
+      ...analyticsColumns(r, ok),
       state: ok ? 'completed' : 'failed',
       error: ok ? null : serializeFailureReason(failureOf(r)),
-      promptTokens: usage?.promptTokens ?? null,
-      completionTokens: usage?.completionTokens ?? null,
-      totalTokens: usage?.totalTokens ?? null,
       responseSize: Buffer.byteLength(r.responseBody),
       startedAtIso: r.startedAt.toISOString(),
       finishedAtIso: r.finishedAt.toISOString(),
@@ -94,8 +137,36 @@ export async function completeResponsesIdempotent(
     responseSize: col('responseSize'),
     previousRequestId: col('previousRequestId'),
     store: col('store'),
+    receivedAt: col('receivedAt'),
+    upstreamStartedAt: col('upstreamStartedAt'),
+    firstByteAt: col('firstByteAt'),
+    durationMs: col('durationMs'),
+    ttftMs: col('ttftMs'),
+    cachedTokens: col('cachedTokens'),
+    reasoningTokens: col('reasoningTokens'),
+    finishReason: col('finishReason'),
+    servedServiceTier: col('servedServiceTier'),
+    upstreamModel: col('upstreamModel'),
+    metadata: col('metadata'),
+    endUser: col('endUser'),
+    searchText: col('searchText'),
   });
   const changed = new Set(changedRows.map((r) => r.id));
+  if (onWritten) {
+    for (const r of rows) {
+      if (!changed.has(r.requestId)) continue;
+      onWritten({
+        model: r.model,
+        endpoint: r.endpoint,
+        status: r.state === 'completed' ? 'completed' : 'failed',
+        inputTokens: r.promptTokens,
+        outputTokens: r.completionTokens,
+        durationMs: r.durationMs,
+        ttftMs: r.ttftMs,
+        finishedAt: r.timings?.finishedAt ?? r.finishedAt.getTime(),
+      });
+    }
+  }
   return new Map(rows.map((r) => [r.requestId, changed.has(r.requestId) ? 'changed' : 'already-terminal']));
 }
 
@@ -105,11 +176,17 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
     sql`
     INSERT INTO requests AS r (id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
                                response_status, response_body, error, started_at, completed_at, failed_at,
-                               prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store)
+                               prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store,
+                               received_at, upstream_started_at, first_byte_at, finished_at, duration_ms, ttft_ms,
+                               cached_tokens, reasoning_tokens, finish_reason, served_service_tier, upstream_model,
+                               metadata, end_user, search_text)
     SELECT id, batch_id, state, endpoint, model, service_tier, body, created_by, api_key_id,
            response_status, response_body, error, started_at,
            CASE WHEN state = 'completed' THEN finished_at END, CASE WHEN state = 'failed' THEN finished_at END,
-           prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store
+           prompt_tokens, completion_tokens, total_tokens, response_size, previous_request_id, store,
+           received_at, upstream_started_at, first_byte_at, finished_at, duration_ms, ttft_ms,
+           cached_tokens, reasoning_tokens, finish_reason, served_service_tier, upstream_model,
+           metadata::jsonb, end_user, search_text
     FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
     ON CONFLICT (id) DO UPDATE SET
       state = excluded.state,
@@ -123,6 +200,20 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
       completion_tokens = excluded.completion_tokens,
       total_tokens = excluded.total_tokens,
       response_size = excluded.response_size,
+      received_at = COALESCE(excluded.received_at, r.received_at),
+      upstream_started_at = excluded.upstream_started_at,
+      first_byte_at = excluded.first_byte_at,
+      finished_at = excluded.finished_at,
+      duration_ms = excluded.duration_ms,
+      ttft_ms = excluded.ttft_ms,
+      cached_tokens = excluded.cached_tokens,
+      reasoning_tokens = excluded.reasoning_tokens,
+      finish_reason = excluded.finish_reason,
+      served_service_tier = excluded.served_service_tier,
+      upstream_model = excluded.upstream_model,
+      metadata = excluded.metadata,
+      end_user = excluded.end_user,
+      search_text = excluded.search_text,
       -- store: false keeps no body, whichever write came first.
       body = CASE WHEN excluded.store THEN r.body ELSE '' END,
       store = r.store AND excluded.store,
@@ -138,10 +229,16 @@ const COMPLETE_RESPONSES = new PreparedStatement<Record<string, unknown[]>>(
         ${p('status')}::smallint[], ${p('responseBody')}::text[], ${p('state')}::text[], ${p('error')}::text[],
         ${p('startedAt')}::timestamptz[], ${p('finishedAt')}::timestamptz[], ${p('promptTokens')}::int[],
         ${p('completionTokens')}::int[], ${p('totalTokens')}::int[], ${p('responseSize')}::bigint[],
-        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[]
+        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[], ${p('receivedAt')}::timestamptz[],
+        ${p('upstreamStartedAt')}::timestamptz[], ${p('firstByteAt')}::timestamptz[], ${p('durationMs')}::float8[],
+        ${p('ttftMs')}::float8[], ${p('cachedTokens')}::int[], ${p('reasoningTokens')}::int[], ${p('finishReason')}::text[],
+        ${p('servedServiceTier')}::text[], ${p('upstreamModel')}::text[], ${p('metadata')}::text[], ${p('endUser')}::text[],
+        ${p('searchText')}::text[]
       ) AS t(id, batch_id, endpoint, model, service_tier, body, created_by, api_key_id, response_status, response_body,
              state, error, started_at, finished_at, prompt_tokens, completion_tokens, total_tokens, response_size,
-             previous_request_id, store)
+             previous_request_id, store, received_at, upstream_started_at, first_byte_at, duration_ms, ttft_ms,
+             cached_tokens, reasoning_tokens, finish_reason, served_service_tier, upstream_model, metadata, end_user,
+             search_text)
     ),
     new_batches AS (
       INSERT INTO batches (id, created_by, endpoint, completion_window)

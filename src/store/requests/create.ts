@@ -25,6 +25,11 @@ export interface NewRequest {
   previousRequestId?: string | null;
   /** false: `store: false` (the bodies are not kept after the answer). */
   store?: boolean;
+  /** When the gateway received it (default: the insert's time). */
+  receivedAt?: Date | null;
+  /** DESIGN 12's request facts, known at creation for background and flex requests. */
+  metadata?: Record<string, string> | null;
+  endUser?: string | null;
 }
 
 
@@ -46,6 +51,9 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
       expiresAt: r.expiresAt?.toISOString() ?? null,
       previousRequestId: r.previousRequestId ?? null,
       store: r.store ?? true,
+      receivedAt: r.receivedAt?.toISOString() ?? null,
+      metadata: r.metadata ? JSON.stringify(r.metadata) : null,
+      endUser: r.endUser ?? null,
     });
     return new Set(inserted.map((row) => row.id));
   }
@@ -65,6 +73,9 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
     expiresAt: rows.map((r) => r.expiresAt?.toISOString() ?? null),
     previousRequestId: rows.map((r) => r.previousRequestId ?? null),
     store: rows.map((r) => r.store ?? true),
+    receivedAt: rows.map((r) => r.receivedAt?.toISOString() ?? null),
+    metadata: rows.map((r) => (r.metadata ? JSON.stringify(r.metadata) : null)),
+    endUser: rows.map((r) => r.endUser ?? null),
   });
   return new Set(inserted.map((r) => r.id));
 }
@@ -83,11 +94,12 @@ const CREATE_ONE_REQUEST_BATCH = new PreparedStatement<Record<string, unknown>>(
       RETURNING 1
     )
     INSERT INTO requests (id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-                          started_at, expires_at, previous_request_id, store)
+                          started_at, expires_at, previous_request_id, store, received_at, metadata, end_user)
     SELECT ${p('requestId')}::uuid, ${p('batchId')}::uuid, ${p('state')}::text, ${p('endpoint')}, ${p('model')},
            ${p('serviceTier')}, ${p('background')}::boolean, ${p('body')}, ${p('createdBy')}::uuid, ${p('apiKeyId')}::uuid,
            CASE WHEN ${p('state')}::text = 'processing' THEN now() END, ${p('expiresAt')}::timestamptz,
-           ${p('previousRequestId')}::uuid, ${p('store')}::boolean
+           ${p('previousRequestId')}::uuid, ${p('store')}::boolean, COALESCE(${p('receivedAt')}::timestamptz, now()),
+           ${p('metadata')}::jsonb, ${p('endUser')}::text
     WHERE (SELECT count(*) FROM new_batch) >= 0
     ON CONFLICT (id) DO NOTHING
     RETURNING id`,
@@ -101,9 +113,10 @@ const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unkno
         ${p('id')}::uuid[], ${p('batchId')}::uuid[], ${p('state')}::text[], ${p('endpoint')}::text[],
         ${p('model')}::text[], ${p('serviceTier')}::text[], ${p('background')}::boolean[], ${p('body')}::text[],
         ${p('createdBy')}::uuid[], ${p('apiKeyId')}::uuid[], ${p('completionWindow')}::text[], ${p('expiresAt')}::timestamptz[],
-        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[]
+        ${p('previousRequestId')}::uuid[], ${p('store')}::boolean[], ${p('receivedAt')}::timestamptz[], ${p('metadata')}::jsonb[],
+        ${p('endUser')}::text[]
       ) AS t(id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id, completion_window, expires_at,
-             previous_request_id, store)
+             previous_request_id, store, received_at, metadata, end_user)
     ),
     -- Batches first (the InitPlan below runs this to completion before any request row):
     -- every writer takes batch locks before request locks, in id order.
@@ -114,9 +127,10 @@ const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unkno
       RETURNING 1
     )
     INSERT INTO requests (id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-                          started_at, expires_at, previous_request_id, store)
+                          started_at, expires_at, previous_request_id, store, received_at, metadata, end_user)
     SELECT id, batch_id, state, endpoint, model, service_tier, background, body, created_by, api_key_id,
-           CASE WHEN state = 'processing' THEN now() END, expires_at, previous_request_id, store
+           CASE WHEN state = 'processing' THEN now() END, expires_at, previous_request_id, store,
+           COALESCE(received_at, now()), metadata, end_user
     FROM input WHERE (SELECT count(*) FROM new_batches) >= 0
     ON CONFLICT (id) DO NOTHING
     RETURNING id`,

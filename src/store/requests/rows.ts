@@ -42,6 +42,7 @@ export { isTerminal };
 /** Raw SQL rows come back snake_case; this is the one place that maps them to RequestRow. */
 export function toRequestRow(r: Record<string, unknown>): RequestRow {
   const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
+  const num = (v: unknown) => (v == null ? null : Number(v));
   return {
     id: r.id as string,
     batchId: r.batch_id as string,
@@ -71,6 +72,21 @@ export function toRequestRow(r: Record<string, unknown>): RequestRow {
     responseSize: r.response_size == null ? null : Number(r.response_size),
     previousRequestId: (r.previous_request_id as string | null) ?? null,
     store: r.store === undefined ? true : (r.store as boolean),
+    receivedAt: date(r.received_at),
+    upstreamStartedAt: date(r.upstream_started_at),
+    firstByteAt: date(r.first_byte_at),
+    finishedAt: date(r.finished_at),
+    durationMs: num(r.duration_ms),
+    ttftMs: num(r.ttft_ms),
+    queueDelayMs: num(r.queue_delay_ms),
+    cachedTokens: num(r.cached_tokens),
+    reasoningTokens: num(r.reasoning_tokens),
+    finishReason: (r.finish_reason as string | null) ?? null,
+    servedServiceTier: (r.served_service_tier as string | null) ?? null,
+    upstreamModel: (r.upstream_model as string | null) ?? null,
+    metadata: (r.metadata as Record<string, string> | null) ?? null,
+    endUser: (r.end_user as string | null) ?? null,
+    searchText: (r.search_text as string | null) ?? null,
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
   };

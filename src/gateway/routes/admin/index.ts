@@ -6,6 +6,8 @@ import type { GatewayContext } from '../../context.ts';
 import { HttpError } from '../../http-errors.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerModelRoutes } from './models.ts';
+import { registerRequestLogRoutes } from './requests.ts';
+import { registerUsageRoutes } from './usage.ts';
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const isAdmin = ctx.config.ADMIN_TOKEN === undefined ? () => false : bearerMatcher(ctx.config.ADMIN_TOKEN);
@@ -18,6 +20,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       });
       registerApiKeyRoutes(admin, ctx);
       registerModelRoutes(admin, ctx);
+      registerRequestLogRoutes(admin, ctx);
+      registerUsageRoutes(admin, ctx);
     },
     { prefix: '/admin' },
   );

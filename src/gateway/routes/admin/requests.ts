@@ -1,0 +1,86 @@
+// /admin/requests (DESIGN 12): the request log with filters and cursor paging, one request with
+// its bodies, and the export of every match (CSV or JSONL), streamed page by page so memory
+// stays flat however many rows match.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { findLoggedRequest, listRequests, type RequestFilters } from '../../../store/request-log.ts';
+import type { GatewayContext } from '../../context.ts';
+import { HttpError } from '../../http-errors.ts';
+import { csvHeader, csvLine, requestDetailJson, requestJson } from '../../request-json.ts';
+import { parseExportQuery, parseListQuery, requestIdOf } from '../../request-query.ts';
+import type { Executor } from '../../../db/client.ts';
+
+/** Rows per query of the export: large enough to amortise the query, small enough to hold. */
+const EXPORT_PAGE = 1_000;
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export function registerRequestLogRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get('/requests', async (req) => requestLogPage(ctx.db, req.query));
+  app.get('/requests/export', async (req, reply) => {
+    const { filters, format } = parseExportQuery(req.query);
+    await exportRequests(ctx.db, filters, format, reply);
+    return reply;
+  });
+  app.get('/requests/:id', async (req: IdRequest) => {
+    const id = requestIdOf(req.params.id);
+    const row = id === undefined ? undefined : await findLoggedRequest(ctx.db, id);
+    if (!row) throw requestNotFound(req.params.id);
+    return requestDetailJson(row);
+  });
+}
+
+/** One page of the log as the API answers it; `ownerId` limits it to one user's rows (/v1/me). */
+export async function requestLogPage(db: Executor, query: unknown, ownerId?: string) {
+  const { filters, limit, cursor } = parseListQuery(query);
+  const page = await listRequests(db, { ...filters, ...(ownerId !== undefined ? { ownerId } : {}) }, { limit, ...(cursor ? { cursor } : {}) });
+  return { object: 'list', data: page.rows.map(requestJson), next_cursor: page.next ?? null, has_more: page.next !== undefined };
+}
+
+export const requestNotFound = (id: string) =>
+  new HttpError(404, `No request with id '${id.slice(0, 100)}'.`, { code: 'request_not_found', param: 'id' });
+
+/**
+ * Writes every matching row, newest first, one page query at a time; each page is written
+ * (waiting for the socket to drain) before the next is read. A client that leaves stops it.
+ */
+async function exportRequests(db: Executor, filters: RequestFilters, format: 'csv' | 'jsonl', reply: FastifyReply): Promise<void> {
+  const res = reply.raw;
+  reply.hijack();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  res.writeHead(200, {
+    'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="volley-requests-${stamp}.${format}"`,
+    'cache-control': 'no-store',
+  });
+  let gone = false;
+  res.once('close', () => {
+    gone = !res.writableFinished;
+  });
+  const write = (text: string) => (res.write(text) ? Promise.resolve() : new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  }));
+  try {
+    if (format === 'csv') await write(csvHeader());
+    let cursor: string | undefined;
+    do {
+      const page = await listRequests(db, filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) });
+      let chunk = '';
+      for (const row of page.rows) {
+        const json = requestJson(row);
+        chunk += format === 'csv' ? csvLine(json) : `${JSON.stringify(json)}\n`;
+      }
+      if (chunk !== '') await write(chunk);
+      cursor = page.next;
+    } while (cursor !== undefined && !gone && !res.destroyed);
+    res.end();
+  } catch (err) {
+    // Headers are out: all that is left is to cut the download, which the client sees as incomplete.
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+}

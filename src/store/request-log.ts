@@ -1,0 +1,142 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import type { RequestRow } from '../db/schema/index.ts';
+import { toRequestRow } from './requests/rows.ts';
+
+/**
+ * The request log (DESIGN 12): filtered, newest first, paged by a (created_at, id) cursor that
+ * keeps its microseconds, for /admin/requests, /v1/me/requests and the export (which walks
+ * the same pages, so its memory does not grow with the result). The indexes of migration 0007
+ * serve each filter: created_at, (created_by, created_at), (model, created_at), (api_key_id,
+ * created_at), metadata (GIN, jsonb_path_ops), search_text (GIN, trigrams).
+ */
+
+export const REQUEST_STATUSES = ['completed', 'failed', 'cancelled', 'queued', 'in_progress'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export interface RequestFilters {
+  from?: Date;
+  to?: Date;
+  /** The volley user's name, as given to /admin/api-keys. */
+  user?: string;
+  /** The owner's id (/v1/me/requests): only their rows. */
+  ownerId?: string;
+  apiKeyId?: string;
+  model?: string;
+  endpoint?: string;
+  serviceTier?: string;
+  status?: RequestStatus;
+  httpStatus?: number;
+  minDurationMs?: number;
+  metadata?: Record<string, string>;
+  /** Text search over the request's and the answer's words (search_text). */
+  q?: string;
+}
+
+/** A row of the log: the request without its bodies, with its owner's name. */
+export type LoggedRequest = Omit<RequestRow, 'body' | 'responseBody' | 'searchText'> & { userName: string | null };
+
+export interface LogPage {
+  rows: LoggedRequest[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: string;
+}
+
+/** Rows in a page at most. */
+export const MAX_PAGE = 1_000;
+
+/** The status a client sees, as SQL over the row (DESIGN 12's status filter). */
+const STATUS_SQL: Record<RequestStatus, SQL> = {
+  completed: sql`r.state = 'completed' AND COALESCE(r.response_status, 200) < 400`,
+  failed: sql`(r.state = 'failed' OR (r.state = 'completed' AND r.response_status >= 400))`,
+  cancelled: sql`r.state = 'canceled'`,
+  queued: sql`r.state IN ('pending', 'claimed')`,
+  in_progress: sql`r.state = 'processing'`,
+};
+
+// Every column but the bodies and the search text, which a list does not show.
+const LIST_COLUMNS = sql.raw(`r.id, r.batch_id, r.state, r.endpoint, r.model, r.service_tier, r.background, r.created_by,
+  r.api_key_id, r.response_status, r.error, r.retry_attempt, r.not_before, r.claimed_at, r.started_at, r.completed_at,
+  r.failed_at, r.canceled_at, r.deleted_at, r.expires_at, r.prompt_tokens, r.completion_tokens, r.total_tokens,
+  r.response_size, r.previous_request_id, r.store, r.received_at, r.upstream_started_at, r.first_byte_at, r.finished_at,
+  r.duration_ms, r.ttft_ms, r.queue_delay_ms, r.cached_tokens, r.reasoning_tokens, r.finish_reason,
+  r.served_service_tier, r.upstream_model, r.metadata, r.end_user, r.created_at, r.updated_at`);
+
+/** `%`, `_` and `\` taken literally in a LIKE pattern. */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function filterSql(f: RequestFilters): SQL {
+  const where: SQL[] = [sql`TRUE`];
+  if (f.from) where.push(sql`r.created_at >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) where.push(sql`r.created_at < ${f.to.toISOString()}::timestamptz`);
+  if (f.ownerId !== undefined) where.push(sql`r.created_by = ${f.ownerId}::uuid`);
+  if (f.user !== undefined) where.push(sql`r.created_by = (SELECT id FROM users WHERE name = ${f.user})`);
+  if (f.apiKeyId !== undefined) where.push(sql`r.api_key_id = ${f.apiKeyId}::uuid`);
+  if (f.model !== undefined) where.push(sql`r.model = ${f.model}`);
+  if (f.endpoint !== undefined) where.push(sql`r.endpoint = ${f.endpoint}`);
+  if (f.serviceTier !== undefined) where.push(sql`r.service_tier = ${f.serviceTier}`);
+  if (f.status !== undefined) where.push(STATUS_SQL[f.status]);
+  if (f.httpStatus !== undefined) where.push(sql`r.response_status = ${f.httpStatus}`);
+  if (f.minDurationMs !== undefined) where.push(sql`r.duration_ms >= ${f.minDurationMs}`);
+  if (f.metadata !== undefined && Object.keys(f.metadata).length > 0) {
+    where.push(sql`r.metadata @> ${JSON.stringify(f.metadata)}::jsonb AND r.metadata IS NOT NULL`);
+  }
+  if (f.q !== undefined && f.q !== '') {
+    where.push(sql`r.search_text ILIKE ${`%${likeLiteral(f.q)}%`} AND r.search_text IS NOT NULL`);
+  }
+  return sql.join(where, sql` AND `);
+}
+
+/** A page of the log, newest first, after `cursor` (an opaque string from an earlier page). */
+export async function listRequests(db: Executor, filters: RequestFilters, opts: { limit: number; cursor?: string }): Promise<LogPage> {
+  const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
+  const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+  const result = await db.execute<Record<string, unknown>>(sql`
+    SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
+    FROM requests r LEFT JOIN users u ON u.id = r.created_by
+    WHERE ${filterSql(filters)}
+      ${after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT ${limit + 1}`);
+  const raw = result.rows;
+  const more = raw.length > limit;
+  const page = more ? raw.slice(0, limit) : raw;
+  const last = page[page.length - 1];
+  return {
+    rows: page.map((r) => ({ ...withoutBodies(toRequestRow({ ...r, body: '' })), userName: (r.user_name as string | null) ?? null })),
+    ...(more && last ? { next: encodeCursor(String(last.cursor_at), String(last.id)) } : {}),
+  };
+}
+
+/** One request with its bodies, its owner's name. */
+export async function findLoggedRequest(db: Executor, id: string, ownerId?: string): Promise<(RequestRow & { userName: string | null }) | undefined> {
+  const result = await db.execute<Record<string, unknown>>(sql`
+    SELECT r.*, u.name AS user_name FROM requests r LEFT JOIN users u ON u.id = r.created_by
+    WHERE r.id = ${id}::uuid ${ownerId !== undefined ? sql`AND r.created_by = ${ownerId}::uuid` : sql``}`);
+  const row = result.rows[0];
+  return row ? { ...toRequestRow(row), userName: (row.user_name as string | null) ?? null } : undefined;
+}
+
+function withoutBodies(row: RequestRow): Omit<RequestRow, 'body' | 'responseBody' | 'searchText'> {
+  const { body: _b, responseBody: _r, searchText: _s, ...rest } = row;
+  return rest;
+}
+
+export function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+/** Undefined for anything that is not a cursor this module made. */
+export function decodeCursor(cursor: string): { at: string; id: string } | undefined {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at !== 'string' || typeof id !== 'string') return undefined;
+    if (!/^\d{4}-\d\d-\d\d[ T][\d:.]+([+-]\d\d(:?\d\d)?|Z)?$/.test(at)) return undefined;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+    return { at, id };
+  } catch {
+    return undefined;
+  }
+}

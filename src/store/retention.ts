@@ -1,0 +1,28 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+
+/**
+ * Retention (DESIGN 12): finished request rows older than the cut-off are deleted, at most
+ * `limit` per statement, oldest first, with their batches of one (a batch holds exactly one
+ * request today; a Batch API would delete a batch once its last request goes). The usage
+ * rollups are not touched (their triggers do not fire on DELETE), so usage survives the rows.
+ * Rows another statement holds are skipped, never waited for. Returns the rows deleted.
+ */
+export async function deleteRequestsBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  const result = await db.execute<{ n: number }>(sql`
+    WITH doomed AS (
+      SELECT id FROM requests
+      WHERE created_at < ${before.toISOString()}::timestamptz AND state IN ('completed', 'failed', 'canceled')
+      ORDER BY created_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ),
+    gone AS (
+      DELETE FROM requests r USING doomed d WHERE r.id = d.id RETURNING r.batch_id
+    ),
+    batches_gone AS (
+      DELETE FROM batches b USING gone g WHERE b.id = g.batch_id RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM gone)::int AS n, (SELECT count(*) FROM batches_gone)::int AS batches`);
+  return result.rows[0]?.n ?? 0;
+}

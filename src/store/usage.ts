@@ -1,0 +1,129 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { NO_API_KEY } from '../db/schema/usage-rollups.ts';
+import { addInto, histogramPercentile } from '../responses/histogram.ts';
+
+/**
+ * /admin/usage and /v1/me/usage (DESIGN 12), read from the rollups (migration 0007), never from
+ * raw rows: the rows of the asked granularity in the range are read, then summed per bucket
+ * and group here, histograms included (arrays added element-wise), so a month by day costs
+ * one row per day and group, whatever the traffic was.
+ */
+
+export const USAGE_DIMENSIONS = ['model', 'user', 'api_key', 'service_tier', 'endpoint'] as const;
+export type UsageDimension = (typeof USAGE_DIMENSIONS)[number];
+export type UsageBucket = 'minute' | 'hour' | 'day';
+
+export interface UsageQuery {
+  from: Date;
+  to: Date;
+  bucket: UsageBucket;
+  groupBy: readonly UsageDimension[];
+  /** Only this user's requests (/v1/me/usage). */
+  userId?: string;
+}
+
+export interface UsagePoint {
+  start: string;
+  group: Partial<Record<UsageDimension, string | null>>;
+  requests: number;
+  errors: Record<string, number>;
+  cancelled: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
+  ttft_ms: { p50: number | null; p95: number | null };
+  queue_delay_ms: { p50: number | null; p95: number | null };
+}
+
+/** The rollup columns each dimension reads (the by-key family has user and key). */
+const COLUMN: Record<UsageDimension, SQL> = {
+  model: sql`r.model`,
+  user: sql`u.name`,
+  api_key: sql`NULLIF(r.api_key_id, ${NO_API_KEY}::uuid)::text`,
+  service_tier: sql`r.service_tier`,
+  endpoint: sql`r.endpoint`,
+};
+
+interface RollupRow {
+  start: Date;
+  error_class: string;
+  requests: string | number;
+  input_tokens: string | number;
+  output_tokens: string | number;
+  cached_tokens: string | number;
+  reasoning_tokens: string | number;
+  latency_hist: number[];
+  ttft_hist: number[];
+  queue_hist: number[];
+  [dimension: string]: unknown;
+}
+
+export async function queryUsage(db: Executor, q: UsageQuery): Promise<UsagePoint[]> {
+  const byKey = q.userId !== undefined || q.groupBy.includes('user') || q.groupBy.includes('api_key');
+  const table = byKey ? sql`usage_rollups_by_key r LEFT JOIN users u ON u.id = r.user_id` : sql`usage_rollups r`;
+  const dims = q.groupBy.map((d) => sql`, ${COLUMN[d]} AS ${sql.identifier(`g_${d}`)}`);
+  const result = await db.execute<RollupRow>(sql`
+    SELECT r.bucket_start AS start, r.error_class, r.requests, r.input_tokens, r.output_tokens, r.cached_tokens,
+           r.reasoning_tokens, r.latency_hist, r.ttft_hist, r.queue_hist ${sql.join(dims, sql``)}
+    FROM ${table}
+    WHERE r.granularity = ${q.bucket}
+      AND r.bucket_start >= date_trunc(${q.bucket}, ${q.from.toISOString()}::timestamptz, 'UTC')
+      AND r.bucket_start < ${q.to.toISOString()}::timestamptz
+      ${q.userId !== undefined ? sql`AND r.user_id = ${q.userId}` : sql``}
+    ORDER BY r.bucket_start`);
+  return summarise(result.rows, q.groupBy);
+}
+
+interface Sum {
+  point: Omit<UsagePoint, 'latency_ms' | 'ttft_ms' | 'queue_delay_ms'>;
+  latency: number[];
+  ttft: number[];
+  queue: number[];
+}
+
+/** Rollup rows summed per bucket start and group, oldest first. Pure. */
+export function summarise(rows: readonly RollupRow[], groupBy: readonly UsageDimension[]): UsagePoint[] {
+  const sums = new Map<string, Sum>();
+  for (const row of rows) {
+    const start = new Date(row.start).toISOString();
+    const group: UsagePoint['group'] = {};
+    for (const d of groupBy) group[d] = (row[`g_${d}`] as string | null | undefined) ?? null;
+    const key = JSON.stringify([start, ...groupBy.map((d) => group[d])]);
+    let s = sums.get(key);
+    if (!s) {
+      s = {
+        point: { start, group, requests: 0, errors: {}, cancelled: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, reasoning_tokens: 0 },
+        latency: [],
+        ttft: [],
+        queue: [],
+      };
+      sums.set(key, s);
+    }
+    const n = Number(row.requests);
+    s.point.requests += n;
+    if (row.error_class === 'cancelled') s.point.cancelled += n;
+    else if (row.error_class !== '') s.point.errors[row.error_class] = (s.point.errors[row.error_class] ?? 0) + n;
+    s.point.input_tokens += Number(row.input_tokens);
+    s.point.output_tokens += Number(row.output_tokens);
+    s.point.cached_tokens += Number(row.cached_tokens);
+    s.point.reasoning_tokens += Number(row.reasoning_tokens);
+    addInto(s.latency, row.latency_hist);
+    addInto(s.ttft, row.ttft_hist);
+    addInto(s.queue, row.queue_hist);
+  }
+  const out: UsagePoint[] = [];
+  for (const s of sums.values()) {
+    for (const [k, v] of Object.entries(s.point.errors)) if (v === 0) delete s.point.errors[k];
+    if (s.point.requests === 0) continue; // every count there moved elsewhere (a late record)
+    out.push({
+      ...s.point,
+      latency_ms: { p50: histogramPercentile(s.latency, 50), p95: histogramPercentile(s.latency, 95), p99: histogramPercentile(s.latency, 99) },
+      ttft_ms: { p50: histogramPercentile(s.ttft, 50), p95: histogramPercentile(s.ttft, 95) },
+      queue_delay_ms: { p50: histogramPercentile(s.queue, 50), p95: histogramPercentile(s.queue, 95) },
+    });
+  }
+  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+}
