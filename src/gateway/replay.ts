@@ -25,6 +25,12 @@ export async function replayAnswer(call: CreateCall, detail: RequestDetail): Pro
 
 /** The status and JSON body the first request answered. */
 function answerOf(call: CreateCall, detail: RequestDetail): { status: number; body: string } {
+  // store: false kept no answer (DESIGN 11): an object rebuilt from the row would have an
+  // empty output and pass for the answer. Say so instead.
+  if (!detail.store) {
+    const message = 'The first request with this Idempotency-Key had store: false, so its answer was not kept and cannot be replayed.';
+    return { status: 409, body: JSON.stringify(envelope(409, message, 'idempotency_answer_not_stored', 'store')) };
+  }
   if (call.endpoint === '/v1/responses' && (detail.background || detail.responseStatus === null || detail.responseStatus < 400)) {
     const object = toResponseObject(detail);
     return { status: statusForResponse(object), body: JSON.stringify(object) };

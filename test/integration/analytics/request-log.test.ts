@@ -232,3 +232,27 @@ describe('/v1/me/requests', () => {
     expect((await fetch(`${gw.url}/v1/me/requests`)).status).toBe(401);
   });
 });
+
+describe('x-volley-metadata', () => {
+  it('outside the limits, or not a map of strings, is a 400 naming the header; nothing is recorded', async () => {
+    const bad = [
+      'not json',
+      '["a"]',
+      JSON.stringify({ n: 1 }),
+      JSON.stringify(Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']))),
+      JSON.stringify({ ['k'.repeat(65)]: 'v' }),
+      JSON.stringify({ k: 'v'.repeat(513) }),
+    ];
+    const before = (await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests`)).rows[0].n;
+    for (const header of bad) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seed.keys.a1.key}`, 'content-type': 'application/json', 'x-volley-metadata': header },
+        body: JSON.stringify({ model: 'dev-model', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status, header).toBe(400);
+      expect(await res.json(), header).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-volley-metadata', code: 'invalid_metadata' } });
+    }
+    expect((await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests`)).rows[0].n).toBe(before);
+  });
+});

@@ -116,6 +116,20 @@ describe('Idempotency-Key', () => {
     expect(await rowsFor(marker)).toHaveLength(1);
   });
 
+  it('a retry of a store: false request is a 409: its answer was not kept, and an empty one would pass for it', async () => {
+    const marker = `unstored ${randomUUID()}`;
+    const k = randomUUID();
+    const body = { model: 'dev-model', input: marker, store: false };
+    const first = await post(gw.url, '/v1/responses', body, k);
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body).output).toHaveLength(1);
+    await gw.terminalRow(parseResponseId(first.id!));
+    const again = await post(gw.url, '/v1/responses', body, k);
+    expect(again.status).toBe(409);
+    expect(JSON.parse(again.body)).toMatchObject({ error: { code: 'idempotency_answer_not_stored', param: 'store' } });
+    expect(again.id).toBe(first.id);
+  });
+
   it('the same key with another body is refused with 409', async () => {
     const k = randomUUID();
     expect((await post(gw.url, '/v1/chat/completions', chat(`one ${k}`), k)).status).toBe(200);
