@@ -181,16 +181,19 @@ $$;--> statement-breakpoint
 CREATE FUNCTION volley_rollup_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- Most updates (claims, touches, retries) involve no terminal row and cost one scan of the
+  -- transition tables; each counted row's contribution is computed once. (The flags, not
+  -- `IS NULL` of the contributions: a row value with any null field is neither null nor not.)
   PERFORM volley_rollup_apply(ARRAY(
-    SELECT volley_contribution_of(n, 1)
-    FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id
-    WHERE n.state IN ('completed', 'failed', 'canceled')
-      AND (o.state NOT IN ('completed', 'failed', 'canceled') OR volley_contribution_of(o, 1) IS DISTINCT FROM volley_contribution_of(n, 1))
+    WITH pairs AS (
+      SELECT o.state IN ('completed', 'failed', 'canceled') AS was_counted, n.state IN ('completed', 'failed', 'canceled') AS now_counted,
+             volley_contribution_of(o, 1) AS before, volley_contribution_of(o, -1) AS undo, volley_contribution_of(n, 1) AS after
+      FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
+      WHERE o.state IN ('completed', 'failed', 'canceled') OR n.state IN ('completed', 'failed', 'canceled')
+    )
+    SELECT after FROM pairs WHERE now_counted AND (NOT was_counted OR after IS DISTINCT FROM before)
     UNION ALL
-    SELECT volley_contribution_of(o, -1)
-    FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
-    WHERE o.state IN ('completed', 'failed', 'canceled')
-      AND (n.state NOT IN ('completed', 'failed', 'canceled') OR volley_contribution_of(o, 1) IS DISTINCT FROM volley_contribution_of(n, 1))
+    SELECT undo FROM pairs WHERE was_counted AND (NOT now_counted OR after IS DISTINCT FROM before)
   ));
   RETURN NULL;
 END

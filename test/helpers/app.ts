@@ -37,6 +37,8 @@ export interface TestGateway {
   roles: AllRoles;
   upstream: DevUpstream;
   createKey(opts?: { user?: string; models?: string[] | null }): Promise<TestKey>;
+  /** Registers a model through POST /admin/models (default: served by this upstream, api responses). */
+  addModel(name: string, opts?: { api?: 'responses' | 'chat'; upstreamUrl?: string; concurrency?: number }): Promise<void>;
   /** The official SDK pointed at the gateway, unchanged. */
   client(key: string, opts?: { maxRetries?: number; timeout?: number }): OpenAI;
   /** Waits until the row exists and is terminal. */
@@ -110,6 +112,19 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       const user = await findOrCreateUser(t.db, keyOpts.user ?? `user-${process.pid}-${n++}-${Math.random()}`);
       const created = await insertApiKey(t.db, { userId: user.id, allowedModels: keyOpts.models ?? null });
       return { key: created.key, id: created.id, userId: user.id };
+    },
+    async addModel(name, modelOpts = {}) {
+      const res = await fetch(`${url}/admin/models`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name,
+          upstream_url: modelOpts.upstreamUrl ?? upstream.url,
+          api: modelOpts.api ?? 'responses',
+          ...(modelOpts.concurrency !== undefined ? { concurrency: modelOpts.concurrency } : {}),
+        }),
+      });
+      if (res.status !== 201) throw new Error(`POST /admin/models ${name}: ${res.status} ${await res.text()}`);
     },
     client(key, clientOpts = {}) {
       return new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: clientOpts.maxRetries ?? 0, timeout: clientOpts.timeout ?? 30_000 });

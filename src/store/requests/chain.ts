@@ -1,20 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import type { StoredTurn } from '../../responses/chain.ts';
 
-/** One turn of a `previous_response_id` chain, as expansion needs it. */
-export interface ChainTurn {
+/** One turn of a `previous_response_id` chain, as expansion needs it (responses/chain.ts). */
+export interface ChainTurn extends StoredTurn {
   id: string;
   previousRequestId: string | null;
-  createdBy: string;
-  state: string;
-  deleted: boolean;
-  store: boolean;
-  endpoint: string;
-  /** The request body as the client sent it (its own input only). */
-  body: string;
-  /** The response body as stored (the Responses object the client got). */
-  responseBody: string | null;
-  responseStatus: number | null;
 }
 
 /** Turns followed at most: a longer chain is refused rather than walked without end. */

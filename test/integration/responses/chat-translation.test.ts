@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevUpstreamCall } from '../../../src/dev-upstream/app.ts';
 import { decodeResponseBody } from '../../../src/responses/stored-body.ts';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
+import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { expectResponseResource } from '../../helpers/open-responses-schema.ts';
 
 const MODEL = 'llama-chat';
@@ -19,12 +19,7 @@ const calls: DevUpstreamCall[] = [];
 
 beforeAll(async () => {
   gw = await startTestGateway({ upstream: { onRequest: (call) => void calls.push(call) } });
-  const created = await fetch(`${gw.url}/admin/models`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: MODEL, upstream_url: gw.upstream.url, api: 'chat' }),
-  });
-  expect(created.status).toBe(201);
+  await gw.addModel(MODEL, { api: 'chat' });
   key = await gw.createKey();
   client = gw.client(key.key);
 });

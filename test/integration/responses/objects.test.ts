@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
+import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { expectResponseResource } from '../../helpers/open-responses-schema.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -19,14 +19,7 @@ let client: OpenAI;
 beforeAll(async () => {
   gw = await startTestGateway();
   // The development upstream reads its controls from the model name (slow, failing).
-  for (const name of [CHAT_MODEL, `${CHAT_MODEL}-dev-slow-5000`, `${CHAT_MODEL}-dev-status-500`]) {
-    const created = await fetch(`${gw.url}/admin/models`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name, upstream_url: gw.upstream.url, api: 'chat' }),
-    });
-    expect(created.status).toBe(201);
-  }
+  for (const name of [CHAT_MODEL, `${CHAT_MODEL}-dev-slow-5000`, `${CHAT_MODEL}-dev-status-500`]) await gw.addModel(name, { api: 'chat' });
   key = await gw.createKey();
   client = gw.client(key.key);
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../../src/db/pgboss.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { parseResponseId } from '../../../src/responses/response-id.ts';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
+import { startTestGateway, type TestGateway, type TestKey } from '../../helpers/app.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const CHAT_MODEL = 'chat-engine';
@@ -19,12 +19,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   gw = await startTestGateway({ logger: createLogger('trace', { write: (line: string) => void logLines.push(line) }) });
-  const created = await fetch(`${gw.url}/admin/models`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: CHAT_MODEL, upstream_url: gw.upstream.url, api: 'chat' }),
-  });
-  expect(created.status).toBe(201);
+  await gw.addModel(CHAT_MODEL, { api: 'chat' });
   key = await gw.createKey();
   client = gw.client(key.key);
 });
