@@ -163,7 +163,10 @@ function asResponsesAnswer(result: UpstreamResult, row: RequestRow, request: unk
   if (row.endpoint !== '/v1/responses' || result.kind !== 'response' || result.status < 200 || result.status >= 300) return result;
   const now = Math.floor(Date.now() / 1_000);
   const responseId = toResponseId(row.id);
-  const body = translated ? translatedAnswer(result.body, request, responseId, now) : completedAnswer(result.body, request, responseId, now);
+  const createdAt = Math.floor(row.createdAt.getTime() / 1_000);
+  const body = translated
+    ? translatedAnswer(result.body, request, responseId, now, createdAt)
+    : completedAnswer(result.body, request, responseId, now, createdAt);
   return body === undefined ? result : { ...result, body };
 }
 

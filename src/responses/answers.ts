@@ -16,10 +16,18 @@ export function itemIdSeed(responseId: string): string {
  * An upstream Responses answer made complete, as text; undefined when the body is not a
  * Responses object (an error envelope, say), which then passes as it is.
  */
-export function completedAnswer(text: string, request: unknown, responseId: string, nowSeconds: number): string | undefined {
+export function completedAnswer(
+  text: string,
+  request: unknown,
+  responseId: string,
+  nowSeconds: number,
+  createdAt?: number,
+): string | undefined {
   const body = parseJson(text);
   if (!isRecord(body) || (body.object !== 'response' && !Array.isArray(body.output))) return undefined;
-  return JSON.stringify(completeSnapshot(body, request, responseId, nowSeconds));
+  // A background request's object was created when it was queued (the queued object said so).
+  const object = completeResponseObject(body, requestEcho(request), { id: responseId, ...(createdAt !== undefined ? { created_at: createdAt } : {}) }, { created_at: nowSeconds });
+  return JSON.stringify(object);
 }
 
 /** A `response` object of an upstream stream event, completed (with volley's id). */
@@ -33,7 +41,13 @@ export function completeSnapshot(
 }
 
 /** A chat-only model's answer (a chat.completion) as the Responses object the client gets. */
-export function translatedAnswer(text: string, request: unknown, responseId: string, nowSeconds: number): string | undefined {
+export function translatedAnswer(
+  text: string,
+  request: unknown,
+  responseId: string,
+  nowSeconds: number,
+  createdAt = nowSeconds,
+): string | undefined {
   const completion = parseJson(text);
   if (!isRecord(completion) || !Array.isArray(completion.choices)) return undefined;
   const t = fromChatCompletion(completion, { responseId, itemIdSeed: itemIdSeed(responseId) });
@@ -47,10 +61,10 @@ export function translatedAnswer(text: string, request: unknown, responseId: str
         output: t.output as unknown[],
         usage: t.usage as ResponseResource['usage'],
         incomplete_details: t.incomplete_details,
-        created_at: nowSeconds,
+        created_at: createdAt,
         completed_at: t.status === 'completed' ? nowSeconds : null,
       },
-      { created_at: nowSeconds },
+      { created_at: createdAt },
     ),
   );
 }

@@ -8,6 +8,7 @@ import { jobMetricsEvents } from '../jobs/run.ts';
 import { observeQueueDepths } from '../metrics.ts';
 import { Listener } from '../poller/listener.ts';
 import { startMetricsServer } from './metrics-server.ts';
+import { startUsageFolder } from './usage-folder.ts';
 import { closeAll, own, staleAfterMs, SUPERVISE, type RoleOptions } from './shared.ts';
 
 export interface WorkerRole {
@@ -32,6 +33,7 @@ export async function startWorkerRole(opts: RoleOptions & { metrics?: boolean })
         b.stop({ graceful: true, timeout: env.SHUTDOWN_TIMEOUT_MS }),
       );
     await startWorkerQueues({ boss, db: database.db, logger, events: jobMetricsEvents, ...workerRoleSettings(env) });
+    own(closers, startUsageFolder({ db: database.db, logger }), (f) => f.stop());
     // Queue depths at scrape time, from pg-boss's own counts (its monitor refreshes them).
     observeQueueDepths(() =>
       Promise.all(

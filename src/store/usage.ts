@@ -5,9 +5,10 @@ import { addInto, histogramPercentile } from '../responses/histogram.ts';
 
 /**
  * /admin/usage and /v1/me/usage (DESIGN 12), read from the rollups (migration 0007), never from
- * raw rows: the rows of the asked granularity in the range are read, then summed per bucket
- * and group here, histograms included (arrays added element-wise), so a month by day costs
- * one row per day and group, whatever the traffic was.
+ * raw rows: the rollup rows of the asked granularity in the range, plus the contributions not
+ * folded into them yet (usage_pending, seconds' worth), summed per bucket and group here,
+ * histograms included (arrays added element-wise), so a month by day costs one row per day
+ * and group, whatever the traffic was.
  */
 
 export const USAGE_DIMENSIONS = ['model', 'user', 'api_key', 'service_tier', 'endpoint'] as const;
@@ -63,17 +64,26 @@ interface RollupRow {
 
 export async function queryUsage(db: Executor, q: UsageQuery): Promise<UsagePoint[]> {
   const byKey = q.userId !== undefined || q.groupBy.includes('user') || q.groupBy.includes('api_key');
-  const table = byKey ? sql`usage_rollups_by_key r LEFT JOIN users u ON u.id = r.user_id` : sql`usage_rollups r`;
-  const dims = q.groupBy.map((d) => sql`, ${COLUMN[d]} AS ${sql.identifier(`g_${d}`)}`);
+  const users = byKey ? sql`LEFT JOIN users u ON u.id = r.user_id` : sql``;
+  const dims = sql.join(q.groupBy.map((d) => sql`, ${COLUMN[d]} AS ${sql.identifier(`g_${d}`)}`), sql``);
+  const owner = q.userId !== undefined ? sql`AND r.user_id = ${q.userId}` : sql``;
+  const from = sql`date_trunc(${q.bucket}, ${q.from.toISOString()}::timestamptz, 'UTC')`;
+  const to = sql`${q.to.toISOString()}::timestamptz`;
+  const start = sql`date_trunc(${q.bucket}, r.bucket_ts, 'UTC')`;
+  // Folded rows and the contributions still pending, in one statement: one snapshot, so a
+  // fold running meanwhile neither doubles nor drops a count. A pending contribution is a
+  // one-count histogram at its bucket (array_fill pads the buckets below it with zeros).
+  const hist = (bucket: string) => sql.raw(`CASE WHEN r.${bucket} IS NULL THEN '{}'::int[] ELSE array_fill(0, ARRAY[r.${bucket}::int]) || r.sign::int END`);
   const result = await db.execute<RollupRow>(sql`
     SELECT r.bucket_start AS start, r.error_class, r.requests, r.input_tokens, r.output_tokens, r.cached_tokens,
-           r.reasoning_tokens, r.latency_hist, r.ttft_hist, r.queue_hist ${sql.join(dims, sql``)}
-    FROM ${table}
-    WHERE r.granularity = ${q.bucket}
-      AND r.bucket_start >= date_trunc(${q.bucket}, ${q.from.toISOString()}::timestamptz, 'UTC')
-      AND r.bucket_start < ${q.to.toISOString()}::timestamptz
-      ${q.userId !== undefined ? sql`AND r.user_id = ${q.userId}` : sql``}
-    ORDER BY r.bucket_start`);
+           r.reasoning_tokens, r.latency_hist, r.ttft_hist, r.queue_hist ${dims}
+    FROM ${byKey ? sql`usage_rollups_by_key` : sql`usage_rollups`} r ${users}
+    WHERE r.granularity = ${q.bucket} AND r.bucket_start >= ${from} AND r.bucket_start < ${to} ${owner}
+    UNION ALL
+    SELECT ${start}, r.error_class, r.sign, r.input_tokens, r.output_tokens, r.cached_tokens, r.reasoning_tokens,
+           ${hist('latency_bucket')}, ${hist('ttft_bucket')}, ${hist('queue_bucket')} ${dims}
+    FROM usage_pending r ${users}
+    WHERE ${start} >= ${from} AND ${start} < ${to} ${owner}`);
   return summarise(result.rows, q.groupBy);
 }
 
@@ -125,5 +135,7 @@ export function summarise(rows: readonly RollupRow[], groupBy: readonly UsageDim
       queue_delay_ms: { p50: histogramPercentile(s.queue, 50), p95: histogramPercentile(s.queue, 95) },
     });
   }
-  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  // Oldest first, then by group: the same data in the same order whichever rows held it.
+  const order = (p: UsagePoint) => `${p.start}\u0000${JSON.stringify(p.group)}`;
+  return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }

@@ -1,12 +1,15 @@
-import { bigint, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, integer, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Usage rollups (DESIGN 12): per time bucket and group, counts, token sums and latency
- * histograms, maintained in the same statement as the records they count (statement-level
- * triggers on `requests`, migration 0007: a row is counted when it becomes terminal, and a
- * terminal row that changes, a late record over TrackingLost, moves its count). /admin/usage
- * reads these, never the raw rows, so a month costs a few hundred rows. Retention deletes
- * requests, never rollups.
+ * histograms. Statement-level triggers on `requests` (migration 0007) append each terminal
+ * record's contribution to `usage_pending` in the statement that makes it terminal (a
+ * terminal row that changes, a late record over TrackingLost, appends the undoing of its old
+ * contribution too); the worker folds pending contributions into the rollups every second or
+ * so, deleting what it folded in the same transaction (store/usage-fold.ts). So each record
+ * counts exactly once, and the records' own writes never wait on a shared rollup row.
+ * /admin/usage reads the rollups plus what is still pending, never the raw rows, so a month
+ * costs a few hundred rows. Retention deletes requests, never rollups.
  *
  * Two families: `usage_rollups` by model, tier, endpoint and error class (what most views
  * group by), and `usage_rollups_by_key` with the user and key as well (any group_by that
@@ -56,3 +59,26 @@ export const usageRollupsByKey = pgTable(
     }),
   ],
 );
+
+/**
+ * Contributions not folded into the rollups yet: one row per terminal record (and per undone
+ * count), appended by the triggers, no index (the fold takes them all, oldest first).
+ */
+export const usagePending = pgTable('usage_pending', {
+  bucketTs: timestamp({ withTimezone: true }).notNull(),
+  model: text().notNull(),
+  userId: uuid().notNull(),
+  apiKeyId: uuid().notNull(),
+  serviceTier: text().notNull(),
+  endpoint: text().notNull(),
+  errorClass: text().notNull(),
+  /** +1 counted, -1 a count moved away. */
+  sign: smallint().notNull(),
+  inputTokens: bigint({ mode: 'number' }).notNull(),
+  outputTokens: bigint({ mode: 'number' }).notNull(),
+  cachedTokens: bigint({ mode: 'number' }).notNull(),
+  reasoningTokens: bigint({ mode: 'number' }).notNull(),
+  latencyBucket: smallint(),
+  ttftBucket: smallint(),
+  queueBucket: smallint(),
+});

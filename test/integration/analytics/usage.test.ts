@@ -8,6 +8,7 @@ import { bucketOf } from '../../../src/responses/histogram.ts';
 import { completeResponseIdempotent } from '../../../src/store/requests/complete.ts';
 import { createSingleRequestBatch } from '../../../src/store/requests/create.ts';
 import { failLostRealtimeRequests } from '../../../src/store/requests/sweep.ts';
+import { foldPendingUsage } from '../../../src/store/usage-fold.ts';
 import type { UsagePoint } from '../../../src/store/usage.ts';
 import { seedTraffic, type Seed, type SeededRequest } from '../../helpers/analytics-seed.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../../helpers/app.ts';
@@ -218,6 +219,34 @@ describe('rollups as rows change', () => {
     // The seed's rows are today's: untouched.
     const { rows: recent } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE id = ANY($1)`, [seed.requests.map((r) => r.id)]);
     expect(recent[0].n).toBe(seed.requests.length);
+  });
+});
+
+describe('the fold', () => {
+  it('moves pending contributions into the rollups without changing any answer, each once', async () => {
+    const query = `from=2000-01-01&to=${new Date(Date.now() + 60_000).toISOString()}&bucket=day&group_by=model,user,api_key,service_tier,endpoint`;
+    const before = await usage(query);
+    // The worker folds every second; fold the rest now and check nothing is left or doubled.
+    while ((await foldPendingUsage(gw.t.db)) > 0);
+    const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_pending`);
+    expect(rows[0].n).toBe(0);
+    expect(await usage(query)).toEqual(before);
+    expect(await foldPendingUsage(gw.t.db)).toBe(0);
+    expect(await usage(query)).toEqual(before);
+  });
+
+  it('a fold that another fold holds the lock for skips its turn', async () => {
+    const holder = await gw.t.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('volley:usage-fold', 0))`);
+      await gw.t.pool.query(`INSERT INTO usage_pending SELECT now(), 'm', gen_random_uuid(), gen_random_uuid(), 'default', '/v1/responses', '', 1, 0, 0, 0, 0, NULL, NULL, NULL`);
+      expect(await foldPendingUsage(gw.t.db)).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await foldPendingUsage(gw.t.db)).toBeGreaterThan(0);
   });
 });
 
