@@ -73,6 +73,7 @@ function document(title: string, head: SafeHtml, body: SafeHtml): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${title} · volley</title>
 ${head}
 </head>

@@ -108,10 +108,10 @@ export function requestsPage(assets: Assets, query: Record<string, unknown>, cho
   <div class="buttons"><button type="submit">Apply</button> <a href="/dashboard/requests">Reset</a></div>
 </form>
 <p class="status" role="status">Loading…</p>
-<table id="requests" class="data">
+<div class="scroll"><table id="requests" class="data">
   <thead><tr><th>Time</th><th>ID</th><th>User</th><th>Model</th><th>Endpoint</th><th>Tier</th><th>Status</th><th class="num">HTTP</th><th class="num">Duration</th><th class="num">TTFT</th><th class="num">Tokens in / out</th><th>Error</th></tr></thead>
   <tbody></tbody>
-</table>
+</table></div>
 <nav class="pager"><a id="newest" href="/dashboard/requests">Newest</a> <a id="next" href="#" hidden>Next page →</a></nav>`,
   });
 }

@@ -35,7 +35,7 @@ window.volley = (() => {
       if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c !== undefined && c !== null && c !== false) node.append(c instanceof Node ? c : String(c));
     }
     return node;

@@ -48,6 +48,8 @@
       height: 200,
       scales: { x: { time: true } },
       axes: [{}, { size: 56 }],
+      // Labels and colours only: hover values would need a second look to read anyway.
+      legend: { live: false },
       series: [
         {},
         ...series.map((s, i) => ({

@@ -39,17 +39,18 @@
     const href = `/dashboard/requests/${encodeURIComponent(r.id)}`;
     return [
       td(fmtTime(r.created_at), 'nowrap'),
-      td(el('a', { href, class: 'mono' }, r.id)),
+      // Ids are long and alike at a glance; the tail tells them apart, the link has them whole.
+      td(el('a', { href, class: 'mono', title: r.id }, `${r.id.slice(0, 9)}…${r.id.slice(-6)}`), 'nowrap'),
       td(r.user ?? '–'),
-      td(r.model),
-      td(r.endpoint, 'mono'),
-      td(tier(r)),
+      td(r.model, 'nowrap'),
+      td(r.endpoint, 'mono nowrap'),
+      td(tier(r), 'nowrap'),
       td(badge(r.status)),
       td(r.http_status ?? '–', 'num'),
       td(fmtMs(r.duration_ms), 'num'),
       td(fmtMs(r.ttft_ms), 'num'),
       td(tokens(r), 'num'),
-      td(r.error ? `${r.error.type}: ${r.error.message}`.slice(0, 160) : '', 'error-text'),
+      r.error ? el('td', { class: 'error-text', title: r.error.message }, `${r.error.type}: ${r.error.message}`) : td(''),
     ];
   }
 
