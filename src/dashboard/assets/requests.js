@@ -77,5 +77,14 @@
     document.getElementById('newest').href = `/dashboard/requests?${newest}`;
   }
 
+  // Empty fields stay out of the URL, so a filtered view's link shows only its filters.
+  const form = document.querySelector('form.filters');
+  form.addEventListener('submit', () => {
+    for (const field of form.elements) if (field.name && field.value === '') field.disabled = true;
+  });
+  window.addEventListener('pageshow', () => {
+    for (const field of form.elements) field.disabled = false;
+  });
+
   settle(load());
 })();

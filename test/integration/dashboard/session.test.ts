@@ -111,6 +111,15 @@ describe('sign-in', () => {
     expect(empty.status).toBe(415);
   });
 
+  it('reads form bodies on the dashboard only: elsewhere a form is still not JSON (400)', async () => {
+    const res = await fetch(`${gw.url}/admin/models`, {
+      ...form({ name: 'x', upstream_url: 'http://127.0.0.1:9/v1' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.status).toBe(400);
+    expect((await answer(res)).error.code).toBe('invalid_json');
+  });
+
   it('signs out: the cookie is cleared', async () => {
     const cookie = await signIn();
     const res = await fetch(`${gw.url}/dashboard/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' });
