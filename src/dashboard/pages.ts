@@ -124,7 +124,8 @@ export function requestPage(assets: Assets, id: string): string {
     script: 'request.js',
     body: html`<p class="back"><a href="/dashboard/requests">← Requests</a></p>
 <h1 class="mono">${id}</h1>
-<div id="request" data-id="${id}"><p class="status" role="status">Loading…</p></div>`,
+<p class="status" role="status">Loading…</p>
+<div id="request" data-id="${id}"></div>`,
   });
 }
 

@@ -46,10 +46,11 @@
     const opts = {
       width: plot.clientWidth,
       height: 200,
-      scales: { x: { time: true } },
+      // From zero: a latency line near the top of an auto-ranged axis looks like an alarm.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{}, { size: 56 }],
       // Labels and colours only: hover values would need a second look to read anyway.
-      legend: { live: false },
+      legend: { live: false, markers: { fill: (_u, i) => COLORS[i - 1] } },
       series: [
         {},
         ...series.map((s, i) => ({
@@ -58,7 +59,7 @@
           width: 2,
           // Percentiles exist only where there were requests: mark each one, as a line
           // between buckets that are far apart would suggest values that were never measured.
-          points: sparse ? { show: true, size: 5 } : { show: false },
+          points: sparse ? { show: true, size: 6, fill: COLORS[i] } : { show: false },
         })),
       ],
     };

@@ -6,6 +6,8 @@
   const { api, el, settle, fmtTime, fmtInt, fmtMs, badge } = window.volley;
   const root = document.getElementById('request');
 
+  /** A link to the request log filtered by this value. */
+  const logLink = (filter, value) => el('a', { href: `/dashboard/requests?${new URLSearchParams({ [filter]: value })}` }, value);
   const section = (title, ...content) => el('section', { class: 'card' }, el('h2', {}, title), ...content);
   const list = (pairs) =>
     el('dl', { class: 'pairs' }, pairs.filter(([, v]) => v !== undefined).map(([k, v]) => [el('dt', {}, k), el('dd', {}, v ?? '–')]));
@@ -57,8 +59,8 @@
             ['Upstream model', r.upstream_model],
             ['Service tier', tier],
             ['Background', r.background ? 'yes' : 'no'],
-            ['User', r.user],
-            ['API key', r.api_key_id],
+            ['User', r.user && logLink('user', r.user)],
+            ['API key', r.api_key_id && logLink('api_key_id', r.api_key_id)],
             ['End user', r.end_user],
             ['Finish reason', r.finish_reason],
           ]),

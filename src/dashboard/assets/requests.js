@@ -41,7 +41,7 @@
       td(fmtTime(r.created_at), 'nowrap'),
       // Ids are long and alike at a glance; the tail tells them apart, the link has them whole.
       td(el('a', { href, class: 'mono', title: r.id }, `${r.id.slice(0, 9)}…${r.id.slice(-6)}`), 'nowrap'),
-      td(r.user ?? '–'),
+      td(r.user ?? '–', 'nowrap'),
       td(r.model, 'nowrap'),
       td(r.endpoint, 'mono nowrap'),
       td(tier(r), 'nowrap'),
@@ -50,7 +50,8 @@
       td(fmtMs(r.duration_ms), 'num'),
       td(fmtMs(r.ttft_ms), 'num'),
       td(tokens(r), 'num'),
-      r.error ? el('td', { class: 'error-text', title: r.error.message }, `${r.error.type}: ${r.error.message}`) : td(''),
+      // The kind fits the row; the message is in the tooltip and on the request's page.
+      r.error ? el('td', { class: 'error-text', title: r.error.message }, r.error.type) : td(''),
     ];
   }
 
