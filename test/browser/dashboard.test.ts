@@ -128,6 +128,13 @@ describe('the dashboard in a browser', () => {
     expect(modelB).toHaveLength(data.byModel['model-b']!);
     expect(new Set(modelB.map((r) => r[3]))).toEqual(new Set(['model-b']));
 
+    // The export link carries the same filters, and downloads with the session cookie.
+    const csvUrl = new URL((await page.getAttribute('a[data-export="csv"]', 'href'))!, gw.url);
+    expect(Object.fromEntries(csvUrl.searchParams)).toEqual({ model: 'model-b', format: 'csv' });
+    const csv = await page.request.get(csvUrl.toString());
+    expect(csv.status()).toBe(200);
+    expect((await csv.text()).trim().split('\n')).toHaveLength(1 + data.byModel['model-b']!);
+
     await page.fill('form.filters input[name="model"]', '');
     await page.selectOption('form.filters select[name="status"]', 'failed');
     await Promise.all([page.waitForURL(/status=failed/), page.click('form.filters button[type="submit"]')]);
@@ -169,6 +176,14 @@ describe('the dashboard in a browser', () => {
     expect(await page.evaluate('window.__xss')).toBeUndefined();
     expect(await page.locator('img').count()).toBe(0);
     await screenshot(page, 'request');
+
+    // A failed one shows its error.
+    const failedId = data.ids[data.recent - 1]!;
+    await page.goto(`${gw.url}/dashboard/requests/${failedId}`);
+    await loaded(page);
+    const error = page.locator('.card', { has: page.locator('h2', { hasText: 'Error' }) });
+    expect(await error.locator('dd').allTextContents()).toEqual(['server_error', '500', expect.stringContaining('Simulated 500')]);
+    await screenshot(page, 'request-failed');
   });
 
   it('creates a key that works, and revokes it: from then on it gets 401', SLOW, async () => {
