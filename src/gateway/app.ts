@@ -12,6 +12,7 @@ import { requestMarkerKey } from '../upstream/request-marker.ts';
 import { databaseReadiness } from './readiness.ts';
 import { registerAdminRoutes } from './routes/admin/index.ts';
 import { registerCreateRoutes } from './routes/create.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
@@ -90,6 +91,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   registerAdminRoutes(app, ctx);
   registerMeRoutes(app, ctx);
   registerHealthRoutes(app, ctx);
+  registerDashboardRoutes(app, ctx);
 
   // close() closes idle keep-alive connections once, when it starts; a connection whose
   // request was still running then goes idle later and would hold close() open until its

@@ -28,6 +28,8 @@ const LAYERS: [prefix: string, layer: number][] = [
   ['src/upstream/', 3],
   ['src/processor/', 4],
   ['src/jobs/', 5],
+  // HTML and assets only (it imports lib/ and config alone); the gateway serves it.
+  ['src/dashboard/', 5.5],
   ['src/gateway/', 6],
   ['src/roles/', 7],
   ['workers/', 8],
