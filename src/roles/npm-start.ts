@@ -67,6 +67,7 @@ export function banner(f: BannerFacts): string {
       : `  upstream:    ${f.upstream.url}`,
   );
   if (f.generatedToken) lines.push(`  admin token: ${f.adminToken}  (kept in ${path.join(f.dataDir, 'admin-token')})`);
+  lines.push(`  dashboard:   ${f.url}/dashboard  (sign in with the admin token)`);
   const model = f.upstream.dev ? 'dev-model' : 'YOUR_MODEL';
   if (f.devKey !== undefined) {
     lines.push(
