@@ -67,7 +67,11 @@ function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export function filterSql(f: RequestFilters): SQL {
+/**
+ * `metadataIndexed: false` writes the metadata filter so that no index can serve it: the page
+ * is then read off a time-ordered index with the filter applied row by row. See listRequests.
+ */
+export function filterSql(f: RequestFilters, opts: { metadataIndexed?: boolean } = {}): SQL {
   const where: SQL[] = [sql`TRUE`];
   if (f.from) where.push(sql`r.created_at >= ${f.from.toISOString()}::timestamptz`);
   if (f.to) where.push(sql`r.created_at < ${f.to.toISOString()}::timestamptz`);
@@ -81,7 +85,8 @@ export function filterSql(f: RequestFilters): SQL {
   if (f.httpStatus !== undefined) where.push(sql`r.response_status = ${f.httpStatus}`);
   if (f.minDurationMs !== undefined) where.push(sql`r.duration_ms >= ${f.minDurationMs}`);
   if (f.metadata !== undefined && Object.keys(f.metadata).length > 0) {
-    where.push(sql`r.metadata @> ${JSON.stringify(f.metadata)}::jsonb AND r.metadata IS NOT NULL`);
+    const wanted = sql`${JSON.stringify(f.metadata)}::jsonb`;
+    where.push(opts.metadataIndexed === false ? sql`coalesce(r.metadata, '{}') @> ${wanted}` : sql`r.metadata @> ${wanted} AND r.metadata IS NOT NULL`);
   }
   if (f.q !== undefined && f.q !== '') {
     where.push(sql`r.search_text ILIKE ${`%${likeLiteral(f.q)}%`} AND r.search_text IS NOT NULL`);
@@ -89,17 +94,47 @@ export function filterSql(f: RequestFilters): SQL {
   return sql.join(where, sql` AND `);
 }
 
+/**
+ * The statement of one page: newest first, after the cursor. The order is spelled as the
+ * indexes are (drizzle's desc() is DESC NULLS LAST, and a plain DESC means NULLS FIRST), so a
+ * page is read off an index in order instead of sorting every matching row: at 1,000,000 rows
+ * an unfiltered page took 86 ms that way, 0.06 ms read off the index. Both columns are NOT NULL.
+ */
+export function requestPageSql(filters: RequestFilters, opts: { limit: number; cursor?: string; metadataIndexed?: boolean }): SQL {
+  const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
+  const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+  return sql`
+    SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
+    FROM requests r LEFT JOIN users u ON u.id = r.created_by
+    WHERE ${filterSql(filters, opts.metadataIndexed === undefined ? {} : { metadataIndexed: opts.metadataIndexed })}
+      ${after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+    ORDER BY r.created_at DESC NULLS LAST, r.id DESC NULLS LAST
+    LIMIT ${limit + 1}`;
+}
+
+/**
+ * Matches of a metadata filter beyond which its page is read in time order rather than from
+ * the metadata index. PostgreSQL has no statistics for jsonb containment and guesses 0.1 % of
+ * the table, so for a common pair (1 row in 70, at 1,000,000 rows) it fetched all 14,000
+ * matches from the GIN index and sorted them (180 ms) where reading the time index until 50
+ * matched takes a few ms. A rare pair is the other way round; one bounded probe tells which.
+ */
+const COMMON_METADATA = 2_000;
+
 /** A page of the log, newest first, after `cursor` (an opaque string from an earlier page). */
 export async function listRequests(db: Executor, filters: RequestFilters, opts: { limit: number; cursor?: string }): Promise<LogPage> {
   const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
-  const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
-  const result = await db.execute<Record<string, unknown>>(sql`
-    SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
-    FROM requests r LEFT JOIN users u ON u.id = r.created_by
-    WHERE ${filterSql(filters)}
-      ${after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
-    ORDER BY r.created_at DESC, r.id DESC
-    LIMIT ${limit + 1}`);
+  let metadataIndexed: boolean | undefined;
+  if (filters.metadata !== undefined && Object.keys(filters.metadata).length > 0) {
+    const probe = await db.execute<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM requests r WHERE r.metadata @> ${JSON.stringify(filters.metadata)}::jsonb AND r.metadata IS NOT NULL
+        LIMIT ${COMMON_METADATA}) AS m`);
+    metadataIndexed = (probe.rows[0]?.n ?? 0) < COMMON_METADATA;
+  }
+  const result = await db.execute<Record<string, unknown>>(
+    requestPageSql(filters, { ...opts, ...(metadataIndexed === undefined ? {} : { metadataIndexed }) }),
+  );
   const raw = result.rows;
   const more = raw.length > limit;
   const page = more ? raw.slice(0, limit) : raw;

@@ -106,15 +106,18 @@ export const requests = pgTable(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index('requests_created_by_created_at_idx').on(t.createdBy, t.createdAt.desc()),
-    // No index on batch_id: batches are never deleted and always read from the request
-    // side; a JSONL Batch API (listing a batch's requests) would bring one back. Each index
-    // costs every insert and every (non-HOT) state change of a row.
-    index('requests_model_created_at_idx').on(t.model, t.createdAt),
+    // The request log's order is (created_at, id) descending; the per-owner, per-model and
+    // per-key indexes end in both, so a filtered page reads its 50 rows straight off the index
+    // instead of sorting every row of the owner (a seq scan and sort of 100,000 rows at 1M).
+    index('requests_created_by_created_at_idx').on(t.createdBy, t.createdAt.desc(), t.id.desc()),
+    // Retention deletes batches, and for each one the foreign key looks up the requests still
+    // pointing at it: without this index, a scan of the whole table per batch (migration 0008).
+    index('requests_batch_id_idx').on(t.batchId),
+    index('requests_model_created_at_idx').on(t.model, t.createdAt.desc(), t.id.desc()),
     // The request log (DESIGN 12): newest first with a (created_at, id) cursor, by key, by
     // metadata, by text. The last two are partial: rows without any cost nothing.
     index('requests_created_at_id_idx').on(t.createdAt.desc(), t.id.desc()),
-    index('requests_api_key_created_at_idx').on(t.apiKeyId, t.createdAt),
+    index('requests_api_key_created_at_idx').on(t.apiKeyId, t.createdAt.desc(), t.id.desc()),
     index('requests_metadata_idx').using('gin', sql`${t.metadata} jsonb_path_ops`).where(sql`${t.metadata} IS NOT NULL`),
     index('requests_search_text_idx').using('gin', sql`${t.searchText} gin_trgm_ops`).where(sql`${t.searchText} IS NOT NULL`),
     // The sweeper scans only the few non-terminal rows.
