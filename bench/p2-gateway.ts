@@ -221,10 +221,16 @@ const fmt = (v: number): string => v.toFixed(2);
 /**
  * Waits (up to `waitMs`) until every tracked request's row is terminal, then checks each:
  * exactly one row (the primary key) in `completed` with status 200, the body the client
- * sent and the body the client received. A request without a response id (refused, or a
- * transport error) counts as lost. `drainMs`: from the check's start until all were terminal.
+ * sent and the body the client received (for a stream: a stored answer). A request without a
+ * response id (refused, or a transport error) counts as lost. `drainMs`: from the check's start until all were terminal.
  */
-export async function verifyTracked(db: pg.Pool, samples: readonly Sample[], waitMs: number): Promise<{ lost: number; drainMs: number }> {
+export async function verifyTracked(
+  db: pg.Pool,
+  samples: readonly Sample[],
+  waitMs: number,
+  // A stream's answer is stored as the object it builds, not the events the client read.
+  opts: { streamed?: boolean } = {},
+): Promise<{ lost: number; drainMs: number }> {
   const ids: string[] = [];
   let lost = 0;
   for (const s of samples) {
@@ -253,7 +259,8 @@ export async function verifyTracked(db: pg.Pool, samples: readonly Sample[], wai
   for (const s of samples) {
     if (!s.responseId?.startsWith('resp_')) continue;
     const row = byId.get(s.responseId.slice('resp_'.length));
-    if (!row || row.state !== 'completed' || row.response_status !== s.status || row.body !== s.sent || row.response_body !== s.received) {
+    const answer = opts.streamed ? row?.response_body !== null : row?.response_body === s.received;
+    if (!row || row.state !== 'completed' || row.response_status !== s.status || row.body !== s.sent || !answer) {
       lost++;
     }
   }

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import type { Executor } from '../src/db/client.ts';
+import { openDatabase, type Executor } from '../src/db/client.ts';
+import { startBoss } from '../src/jobs/boss.ts';
 import { PRIORITY, QUEUES } from '../src/jobs/definitions.ts';
 import { processRequestJobId } from '../src/db/pgboss.ts';
 import { createLogger } from '../src/logger.ts';
@@ -130,6 +131,18 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     await listener.stop();
   }
   return { req_per_s: median(runs.map((r) => r.req_per_s)), runs, requests_per_run: opts.requests, lost, unfinished, flex_rss_mb: flexRss };
+}
+
+/** runP4 on the database at `url`, with a drizzle handle and a pg-boss of its own for the backlog. */
+export async function runP4At(url: string, pool: pg.Pool, opts: Omit<P4Options, 'url' | 'db' | 'pool' | 'boss'>): Promise<P4Result> {
+  const db = openDatabase(url, { max: 4, applicationName: 'bench-p4' });
+  const boss = await startBoss({ url, logger: silent, supervise: false, schedule: false, max: 4 });
+  try {
+    return await runP4({ ...opts, url, db: db.db, pool, boss });
+  } finally {
+    await boss.stop({ graceful: false, timeout: 1_000 });
+    await db.close();
+  }
 }
 
 /** Each request must be `completed` with 200 and the development upstream's echo of its own prompt. */

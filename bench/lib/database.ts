@@ -19,6 +19,8 @@ export interface BenchDatabase {
   close(): Promise<void>;
   /** With BENCH_PG_STATEMENTS=1 (embedded only): the statements that took the most time. */
   statementReport(): Promise<string | undefined>;
+  /** Another fresh, migrated database on the same server (dropped by close()): its URL. */
+  sibling(suffix: string): Promise<string>;
 }
 
 function withDatabase(url: string, name: string): string {
@@ -123,7 +125,16 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
   }
   const admin = adminUrl;
+  const siblings: string[] = [];
   return {
+    async sibling(suffix) {
+      const other = `${name}_${suffix}`;
+      await withClient(admin, (c) => c.query(`CREATE DATABASE ${other}`));
+      siblings.push(other);
+      const otherUrl = withDatabase(admin, other);
+      await migrateDatabase(otherUrl);
+      return otherUrl;
+    },
     async statementReport() {
       if (!process.env.BENCH_PG_STATEMENTS || !embedded) return undefined;
       return withClient(url, async (c) => {
@@ -141,9 +152,11 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     serverVersion,
     settings,
     async close() {
-      await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch((err: unknown) =>
-        log(`could not drop ${name}: ${String(err)}`),
-      );
+      for (const db of [name, ...siblings]) {
+        await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)).catch((err: unknown) =>
+          log(`could not drop ${db}: ${String(err)}`),
+        );
+      }
       if (embedded) {
         await embedded.stop().catch(() => {});
         if (dataRoot) await rm(dataRoot, { recursive: true, force: true }).catch(() => {});

@@ -54,6 +54,32 @@ export async function call(target: Target, body: string, since: number): Promise
   }
 }
 
+/** A streamed call: `firstChunkMs` from the send to the first body bytes (after the headers). */
+export async function callStream(target: Target, body: string): Promise<Sample & { firstChunkMs: number }> {
+  const since = performance.now();
+  try {
+    const res = await target.pool.request({ method: 'POST', path: target.path, headers: target.headers, body });
+    let firstChunkMs = Number.NaN;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      if (chunks.length === 0) firstChunkMs = performance.now() - since;
+      chunks.push(chunk);
+    }
+    const id = res.headers['x-volley-response-id'];
+    return {
+      latencyMs: performance.now() - since,
+      firstChunkMs,
+      status: res.statusCode,
+      responseId: typeof id === 'string' ? id : undefined,
+      sent: body,
+      received: Buffer.concat(chunks).toString('utf8'),
+    };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return { latencyMs: performance.now() - since, firstChunkMs: Number.NaN, status: 0, responseId: undefined, sent: body, received: '', error };
+  }
+}
+
 /**
  * Open loop: request i is due at start + i/rate, whatever happened to earlier ones, and its
  * latency counts from that due time (so a stall shows up as latency, not as a lower rate).
@@ -92,8 +118,8 @@ export async function openLoop(target: Target, rate: number, durationMs: number)
  * Sequential calls of several kinds, interleaved (the order rotating every round) so drift on
  * the machine lands on every kind alike: `rounds` calls of each, latency from each call's send.
  */
-export async function interleaved(kinds: readonly (() => Promise<Sample>)[], rounds: number): Promise<Sample[][]> {
-  const out = kinds.map((): Sample[] => []);
+export async function interleaved<S extends Sample>(kinds: readonly (() => Promise<S>)[], rounds: number): Promise<S[][]> {
+  const out = kinds.map((): S[] => []);
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < kinds.length; k++) {
       const at = (i + k) % kinds.length;
