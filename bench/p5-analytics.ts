@@ -31,6 +31,8 @@ export interface P5Result {
   filtered_page: Quantiles & { by_filter: Record<string, Quantiles> };
   search_page: Quantiles;
   export: { rows: number; seconds: number; rows_per_s: number; bytes: number; web_peak_rss_mb: number | undefined };
+  /** The web role's resident set before P5's queries and after them (before the export). */
+  web_rss_mb: { before: number | undefined; after_queries: number | undefined };
 }
 
 const DAY = 86_400_000;
@@ -47,6 +49,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     return { ms, body: JSON.parse(text) };
   };
   try {
+    const rssBefore = vmRssMb(opts.web.pid);
     const now = Date.now();
     const from = new Date(now - 30 * DAY).toISOString();
     const to = new Date(now).toISOString();
@@ -90,6 +93,7 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     const filterTimes = Object.keys(filters).flatMap((k) => times[`filter_${k}`]!);
     for (const n of names) opts.log(`P5 ${n}: p50 ${q(n).p50_ms.toFixed(1)} p95 ${q(n).p95_ms.toFixed(1)} ms`);
 
+    const rssAfterQueries = vmRssMb(opts.web.pid);
     // The export: the last `exportDays` days as CSV, counted line by line as it streams.
     const exportFrom = new Date(now - opts.exportDays * DAY).toISOString();
     let peak = 0;
@@ -108,13 +112,14 @@ export async function runP5(opts: P5Options): Promise<P5Result> {
     const seconds = (performance.now() - t) / 1000;
     clearInterval(sampler);
     const rows = lines - 1; // the header line
-    opts.log(`P5 export: ${rows} rows (${(bytes / 2 ** 20).toFixed(0)} MB) in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds)} rows/s, web RSS peak ${peak.toFixed(0)} MB`);
+    opts.log(`P5 export: ${rows} rows (${(bytes / 2 ** 20).toFixed(0)} MB) in ${seconds.toFixed(1)} s = ${Math.round(rows / seconds)} rows/s, web RSS peak ${peak.toFixed(0)} MB (before P5 ${rssBefore?.toFixed(0)} MB, after its queries ${rssAfterQueries?.toFixed(0)} MB)`);
     return {
       usage_30d_by_model_day: q('usage_day'),
       usage_30d_by_model_hour: q('usage_hour'),
       filtered_page: { ...quantiles(filterTimes), by_filter: Object.fromEntries(Object.keys(filters).map((k) => [k, q(`filter_${k}`)])) },
       search_page: q('search'),
       export: { rows, seconds, rows_per_s: rows / seconds, bytes, web_peak_rss_mb: peak || undefined },
+      web_rss_mb: { before: rssBefore, after_queries: rssAfterQueries },
     };
   } finally {
     await pool.close();

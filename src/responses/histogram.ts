@@ -35,6 +35,35 @@ export function addInto(into: number[], b: readonly number[]): void {
 }
 
 /**
+ * Adds a histogram written as comma-separated counts ("0,3,1", PostgreSQL's array_to_string)
+ * into `into`, element-wise, reading the digits in place: no array or string per element. A
+ * month of hourly rollups is ~17,000 rows of three histograms; parsed as int[] text, each of
+ * their 3,000,000 counts became a string first, and the garbage grew the web role's heap.
+ */
+export function addCountsText(into: number[], text: string): void {
+  if (text === '') return;
+  let i = 0;
+  let value = 0;
+  let negative = false;
+  let digits = false;
+  for (let k = 0; k <= text.length; k++) {
+    const c = k < text.length ? text.charCodeAt(k) : 44; // a final ','
+    if (c === 44) {
+      if (digits) into[i] = (into[i] ?? 0) + (negative ? -value : value);
+      else if (into[i] === undefined) into[i] = 0;
+      i++;
+      value = 0;
+      negative = false;
+      digits = false;
+    } else if (c === 45) negative = true;
+    else if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      digits = true;
+    }
+  }
+}
+
+/**
  * The p-th percentile (0–100) of a histogram, interpolated inside the bucket the rank falls
  * in (so it always lies in the bucket of the exact percentile); null when it counts nothing.
  * Nearest-rank: the value below which p % of the observations fall.

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 
 /**
@@ -9,11 +9,22 @@ import type { Executor } from '../db/client.ts';
  * Rows another statement holds are skipped, never waited for. Returns the rows deleted.
  */
 export async function deleteRequestsBefore(db: Executor, before: Date, limit: number): Promise<number> {
-  const result = await db.execute<{ n: number }>(sql`
+  const result = await db.execute<{ n: number }>(deleteRequestsBeforeSql(before, limit));
+  return result.rows[0]?.n ?? 0;
+}
+
+/**
+ * The statement of deleteRequestsBefore. Oldest first as `NULLS FIRST`: a backward scan of
+ * requests_created_at_id_idx (DESC NULLS LAST) yields exactly that order, where a plain ASC
+ * (NULLS LAST) made PostgreSQL read and sort every old row for each statement (150,000 rows,
+ * 135 ms, at 300,000; created_at is NOT NULL either way).
+ */
+export function deleteRequestsBeforeSql(before: Date, limit: number): SQL {
+  return sql`
     WITH doomed AS (
       SELECT id FROM requests
       WHERE created_at < ${before.toISOString()}::timestamptz AND state IN ('completed', 'failed', 'canceled')
-      ORDER BY created_at
+      ORDER BY created_at NULLS FIRST
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     ),
@@ -23,6 +34,5 @@ export async function deleteRequestsBefore(db: Executor, before: Date, limit: nu
     batches_gone AS (
       DELETE FROM batches b USING gone g WHERE b.id = g.batch_id RETURNING 1
     )
-    SELECT (SELECT count(*) FROM gone)::int AS n, (SELECT count(*) FROM batches_gone)::int AS batches`);
-  return result.rows[0]?.n ?? 0;
+    SELECT (SELECT count(*) FROM gone)::int AS n, (SELECT count(*) FROM batches_gone)::int AS batches`;
 }

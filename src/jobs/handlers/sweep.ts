@@ -66,16 +66,23 @@ export async function sweepAbandonedBackgroundRequests(
   return swept;
 }
 
-/** Rows retention deletes per statement: each statement stays short (tens of ms). */
-export const RETENTION_BATCH = 2_000;
+/** Rows retention deletes per statement: each statement stays short (a few ms). */
+export const RETENTION_BATCH = 500;
 /** Time one sweep spends on retention at most; the next sweep (a minute later) goes on. */
 export const RETENTION_BUDGET_MS = 20_000;
-/** A pause between retention statements, so they never hold the disk (or autovacuum) back for long. */
+/**
+ * After each statement retention rests this many times as long as the statement took (and
+ * at least RETENTION_PAUSE_MS), so it holds a core and the WAL a fifth of the time at most:
+ * on 2 cores the requests' own commits wait behind its WAL flushes. Measured with the bench
+ * (`BENCH_ONLY=retention`, 300,000 rows, 500 req/s against the same database): the load's
+ * p99 with retention running 1.01 times that without (median of five pairs), 5,600 rows/s.
+ */
+const RETENTION_REST_FACTOR = 4;
 const RETENTION_PAUSE_MS = 20;
 
 /**
  * Retention (RETENTION_DAYS): deletes finished rows older than the cut-off in bounded
- * statements, pausing between them, for at most RETENTION_BUDGET_MS per sweep. A backlog
+ * statements, resting between them, for at most RETENTION_BUDGET_MS per sweep. A backlog
  * (the first run on a large table) is worked off over several sweeps, never in one DELETE.
  */
 export async function applyRetention(
@@ -87,10 +94,12 @@ export async function applyRetention(
   const deadline = Date.now() + (opts.budgetMs ?? RETENTION_BUDGET_MS);
   let deleted = 0;
   for (;;) {
+    const started = performance.now();
     const n = await deleteRequestsBefore(db, before, batch);
     deleted += n;
     if (n < batch || Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, RETENTION_PAUSE_MS));
+    const rest = Math.max(RETENTION_PAUSE_MS, (performance.now() - started) * RETENTION_REST_FACTOR);
+    await new Promise((resolve) => setTimeout(resolve, rest));
   }
   if (deleted > 0) opts.logger?.info({ component: 'retention', deleted, before: before.toISOString() }, 'old requests deleted');
   return deleted;

@@ -4,12 +4,13 @@
 // - Retention deletes a request's batch with it, and the foreign key requests.batch_id →
 //   batches makes PostgreSQL look up, for every batch deleted, the requests still pointing
 //   at it; without an index on batch_id that is a scan of the whole table per batch.
-// - The log pages newest first. A page whose ORDER BY the indexes do not match exactly
+// - Retention takes the oldest rows first, the log pages newest first. A page whose ORDER BY the indexes do not match exactly
 //   (`DESC` is NULLS FIRST; the indexes are DESC NULLS LAST) sorts every matching row.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyRetention } from '../../../src/jobs/handlers/sweep.ts';
+import { deleteRequestsBeforeSql } from '../../../src/store/retention.ts';
 import { encodeCursor, listRequests, requestPageSql, type RequestFilters } from '../../../src/store/request-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 
@@ -80,6 +81,12 @@ it("a common metadata pair's page is read in time order; a rare one's from the m
     expect(page.rows.map((r) => r.id)).toEqual(reference.rows.slice(0, 50).map((r) => r.id));
     expect(page.rows.length).toBe(filters.metadata.team === 'rare' ? 3 : 50);
   }
+});
+
+it("retention's oldest rows come off the time index in order, without sorting every old row", async () => {
+  const plan = await planOf(deleteRequestsBeforeSql(new Date(Date.now() - 5 * 86_400_000), 500));
+  expect(plan).not.toMatch(/"Node Type":\s*"(Sort|Incremental Sort)"/);
+  expect(plan).toContain('"Index Name":"requests_created_at_id_idx"');
 });
 
 it('retention deletes old rows and their batches', async () => {

@@ -222,6 +222,38 @@ describe('rollups as rows change', () => {
   });
 });
 
+describe('an answer over more rollup rows than one read takes', () => {
+  it('reads every row, in chunks, in both tables', async () => {
+    // 2,600 hours × 2 models (5,200 rows) in each rollup table, 200+ days back: more than the
+    // 2,000 rows queryUsage reads at a time, with several rows sharing a bucket start.
+    const user = seed.users.alice;
+    const { rows: ids } = await gw.t.pool.query<{ id: string }>(`SELECT id FROM users WHERE name = $1`, [user]);
+    const userId = ids[0]!.id;
+    const cols = `granularity, bucket_start, model, service_tier, endpoint, error_class, requests, input_tokens, output_tokens,
+                  cached_tokens, reasoning_tokens, latency_hist, ttft_hist, queue_hist`;
+    const rows = `SELECT 'hour', date_trunc('hour', now()) - interval '200 days' - h * interval '1 hour', m, 'default', '/v1/responses',
+                         CASE WHEN h % 3 = 0 THEN 'server_error' ELSE '' END, 2, h, 1, 0, 0, ARRAY[0, 1, 1], '{}'::int[], '{}'::int[]
+                  FROM generate_series(0, 2599) AS h CROSS JOIN (VALUES ('chunk-a'), ('chunk-b')) AS t(m)`;
+    await gw.t.pool.query(`INSERT INTO usage_rollups (${cols}) ${rows}`);
+    await gw.t.pool.query(
+      `INSERT INTO usage_rollups_by_key (${cols}, user_id, api_key_id)
+       SELECT x.*, $1::uuid, '00000000-0000-0000-0000-000000000000'::uuid FROM (${rows}) AS x`,
+      [userId],
+    );
+    const from = new Date(Date.now() - 320 * 86_400_000).toISOString();
+    const to = new Date(Date.now() - 190 * 86_400_000).toISOString();
+    for (const groupBy of ['model', 'model,user']) {
+      const data = (await usage(`from=${from}&to=${to}&bucket=hour&group_by=${groupBy}`)).data.filter((p) => p.group.model?.startsWith('chunk-'));
+      expect(data).toHaveLength(5_200);
+      expect(data.reduce((n, p) => n + p.requests, 0)).toBe(10_400);
+      expect(data.reduce((n, p) => n + p.input_tokens, 0)).toBe(2 * (2599 * 2600) / 2);
+      expect(data.reduce((n, p) => n + (p.errors.server_error ?? 0), 0)).toBe(2 * 2 * 867);
+      expect(new Set(data.map((p) => `${p.start} ${p.group.model}`)).size).toBe(5_200);
+      if (groupBy === 'model,user') expect(new Set(data.map((p) => p.group.user))).toEqual(new Set([user]));
+    }
+  });
+});
+
 describe('the fold', () => {
   it('moves pending contributions into the rollups without changing any answer, each once', async () => {
     const query = `from=2000-01-01&to=${new Date(Date.now() + 60_000).toISOString()}&bucket=day&group_by=model,user,api_key,service_tier,endpoint`;

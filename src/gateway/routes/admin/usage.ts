@@ -1,7 +1,7 @@
 // GET /admin/usage (DESIGN 12): counts, tokens, errors and latency percentiles per time bucket
 // and group, from the rollups (store/usage.ts), never from a scan of the request rows.
 import type { FastifyInstance } from 'fastify';
-import type { Executor } from '../../../db/client.ts';
+import type { Db } from '../../../db/client.ts';
 import { queryUsage } from '../../../store/usage.ts';
 import type { GatewayContext } from '../../context.ts';
 import { parseUsageQuery } from '../../request-query.ts';
@@ -11,7 +11,7 @@ export function registerUsageRoutes(app: FastifyInstance, ctx: GatewayContext): 
 }
 
 /** The usage answer; `userId` limits it to one user's requests (/v1/me/usage). */
-export async function usageAnswer(db: Executor, query: unknown, userId?: string) {
+export async function usageAnswer(db: Db, query: unknown, userId?: string) {
   const q = parseUsageQuery(query);
   const data = await queryUsage(db, { ...q, ...(userId !== undefined ? { userId } : {}) });
   return { object: 'usage', bucket: q.bucket, from: q.from.toISOString(), to: q.to.toISOString(), group_by: q.groupBy, data };

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { addCountsText, addInto } from '../../../src/responses/histogram.ts';
+
+describe('addCountsText', () => {
+  it('adds comma-separated counts element-wise, as addInto adds the same arrays', () => {
+    const cases: number[][] = [[], [0], [5], [0, 0, 3, 12], [1, -1, 0, 2147483647], [0, 7, 0, 0, 0, 0, 1]];
+    for (const a of cases) {
+      for (const b of cases) {
+        const viaText = [...a];
+        addCountsText(viaText, b.join(','));
+        const viaArray = [...a];
+        addInto(viaArray, b);
+        expect(viaText, `${a} + ${b}`).toEqual(viaArray);
+      }
+    }
+  });
+
+  it('an empty text adds nothing, not a bucket', () => {
+    const into: number[] = [];
+    addCountsText(into, '');
+    expect(into).toEqual([]);
+  });
+});
