@@ -4,8 +4,8 @@
 // (volley reads the chain in one recursive query and sends its 100 earlier items upstream).
 // The figure is the difference of their latencies, both through the same gateway.
 import type pg from 'pg';
-import { call, interleaved, keepAlivePool, type Sample, type Target } from './lib/load.ts';
-import { medianQuantiles, quantiles, type Quantiles } from './lib/stats.ts';
+import { call, gatewayTarget, interleaved, type Sample } from './lib/load.ts';
+import { medianQuantiles, minusQuantiles, quantiles, type Quantiles } from './lib/stats.ts';
 import { verifyTracked } from './p2-gateway.ts';
 
 export interface P2ChainOptions {
@@ -26,12 +26,7 @@ export interface P2ChainResult {
 }
 
 export async function runP2Chain(opts: P2ChainOptions): Promise<P2ChainResult> {
-  const target: Target = {
-    name: 'gateway',
-    pool: keepAlivePool(opts.gatewayUrl, 1),
-    path: '/v1/responses',
-    headers: { authorization: `Bearer ${opts.apiKey}`, 'content-type': 'application/json' },
-  };
+  const target = gatewayTarget(opts.gatewayUrl, opts.apiKey, '/v1/responses', 1);
   const body = (previous?: string) =>
     JSON.stringify({ model: 'dev-model', input: `turn ${Math.random()}`, ...(previous ? { previous_response_id: previous } : {}) });
   let lost = 0;
@@ -53,7 +48,7 @@ export async function runP2Chain(opts: P2ChainOptions): Promise<P2ChainResult> {
       lost += (await verifyTracked(opts.db, [...first!, ...chained!], 30_000)).lost;
       const f = quantiles(first!.map((s) => s.latencyMs));
       const c = quantiles(chained!.map((s) => s.latencyMs));
-      const added = { p50_ms: c.p50_ms - f.p50_ms, p95_ms: c.p95_ms - f.p95_ms, p99_ms: c.p99_ms - f.p99_ms };
+      const added = minusQuantiles(c, f);
       runs.push({ added, first: f, chained: c });
       opts.log(`P2 chain rep ${rep + 1}: ${opts.turns}-turn chain adds p50 ${added.p50_ms.toFixed(2)} p99 ${added.p99_ms.toFixed(2)} ms (first turn p50 ${f.p50_ms.toFixed(2)})`);
     }

@@ -3,8 +3,8 @@
 // the highest tracked rate the gateway sustains with every request ending as a terminal row.
 import type pg from 'pg';
 import { vacuumChurnedTables } from './lib/database.ts';
-import { call, chatBody, keepAlivePool, openLoop, type Sample, type Target } from './lib/load.ts';
-import { median, medianQuantiles, percentile, quantiles, sleep, type Quantiles } from './lib/stats.ts';
+import { call, chatBody, gatewayTarget, openLoop, upstreamTarget, type Sample } from './lib/load.ts';
+import { median, medianQuantiles, minusQuantiles, percentile, quantiles, sleep, type Quantiles } from './lib/stats.ts';
 
 export interface P2Options {
   gatewayUrl: string;
@@ -40,25 +40,9 @@ export interface P2Result {
   lost: number;
 }
 
-const diff = (a: Quantiles, b: Quantiles): Quantiles => ({
-  p50_ms: a.p50_ms - b.p50_ms,
-  p95_ms: a.p95_ms - b.p95_ms,
-  p99_ms: a.p99_ms - b.p99_ms,
-});
-
 export async function runP2(opts: P2Options): Promise<P2Result> {
-  const gw = (connections: number): Target => ({
-    name: 'gateway',
-    pool: keepAlivePool(opts.gatewayUrl, connections),
-    path: '/v1/chat/completions',
-    headers: { authorization: `Bearer ${opts.apiKey}`, 'content-type': 'application/json' },
-  });
-  const up = (connections: number): Target => ({
-    name: 'upstream',
-    pool: keepAlivePool(new URL(opts.upstreamUrl).origin, connections),
-    path: `${new URL(opts.upstreamUrl).pathname.replace(/\/$/, '')}/chat/completions`,
-    headers: { 'content-type': 'application/json' },
-  });
+  const gw = (connections: number) => gatewayTarget(opts.gatewayUrl, opts.apiKey, '/v1/chat/completions', connections);
+  const up = (connections: number) => upstreamTarget(opts.upstreamUrl, connections);
   const seqGw = gw(1);
   const seqUp = up(1);
   const loadGw = gw(256);
@@ -125,7 +109,7 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
       await check(g, 30_000);
       const gq = quantiles(g.map((s) => s.latencyMs));
       const dq = quantiles(d.map((s) => s.latencyMs));
-      c1Runs.push({ added: diff(gq, dq), gateway: gq, direct: dq });
+      c1Runs.push({ added: minusQuantiles(gq, dq), gateway: gq, direct: dq });
       opts.log(`P2 c1 rep ${rep + 1}: added p50 ${fmt(gq.p50_ms - dq.p50_ms)} p99 ${fmt(gq.p99_ms - dq.p99_ms)} ms (gateway p50 ${fmt(gq.p50_ms)}, direct p50 ${fmt(dq.p50_ms)})`);
     }
 
@@ -148,7 +132,7 @@ export async function runP2(opts: P2Options): Promise<P2Result> {
       const gq = quantiles(g.map((s) => s.latencyMs));
       const dq = quantiles(d.map((s) => s.latencyMs));
       r500Runs.push({
-        added: diff(gq, dq),
+        added: minusQuantiles(gq, dq),
         gateway: gq,
         direct: dq,
         gateway_errors: g.filter((s) => s.status !== 200).length,

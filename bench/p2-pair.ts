@@ -8,8 +8,8 @@
 //   the one on the (near) empty database: the cost of a tracked request must not grow with
 //   the table.
 import type pg from 'pg';
-import { call, chatBody, interleaved, keepAlivePool, openLoop, type Target } from './lib/load.ts';
-import { median, medianQuantiles, quantiles, sleep, type Quantiles } from './lib/stats.ts';
+import { call, chatBody, gatewayTarget, interleaved, openLoop, upstreamTarget } from './lib/load.ts';
+import { median, medianQuantiles, minusQuantiles, quantiles, sleep, type Quantiles } from './lib/stats.ts';
 import { verifyTracked } from './p2-gateway.ts';
 
 /** One web role: where it listens, a key it accepts, its database (to verify the records). */
@@ -56,25 +56,9 @@ export interface P2PairResult {
   lost: number;
 }
 
-const minus = (a: Quantiles, b: Quantiles): Quantiles => ({
-  p50_ms: a.p50_ms - b.p50_ms,
-  p95_ms: a.p95_ms - b.p95_ms,
-  p99_ms: a.p99_ms - b.p99_ms,
-});
-
 export async function runP2Pair(opts: P2PairOptions): Promise<P2PairResult> {
-  const gateway = (g: Gateway, connections: number): Target => ({
-    name: g.url,
-    pool: keepAlivePool(g.url, connections),
-    path: '/v1/chat/completions',
-    headers: { authorization: `Bearer ${g.apiKey}`, 'content-type': 'application/json' },
-  });
-  const upstream = (connections: number): Target => ({
-    name: 'upstream',
-    pool: keepAlivePool(new URL(opts.upstreamUrl).origin, connections),
-    path: `${new URL(opts.upstreamUrl).pathname.replace(/\/$/, '')}/chat/completions`,
-    headers: { 'content-type': 'application/json' },
-  });
+  const gateway = (g: Gateway, connections: number) => gatewayTarget(g.url, g.apiKey, '/v1/chat/completions', connections);
+  const upstream = (connections: number) => upstreamTarget(opts.upstreamUrl, connections);
   const seq = { a: gateway(opts.a, 1), b: gateway(opts.b, 1), direct: upstream(1) };
   const load = { a: gateway(opts.a, 256), b: gateway(opts.b, 256), direct: upstream(256) };
   const dbOf = { a: opts.a.db, b: opts.b.db };
@@ -83,9 +67,9 @@ export async function runP2Pair(opts: P2PairOptions): Promise<P2PairResult> {
     const d = quantiles(direct);
     const qa = quantiles(a);
     const qb = quantiles(b);
-    const aAdded = minus(qa, d);
-    const bAdded = minus(qb, d);
-    return { a_added: aAdded, b_added: bAdded, cost: minus(bAdded, aAdded), latency_ratio: { p50: qb.p50_ms / qa.p50_ms, p99: qb.p99_ms / qa.p99_ms } };
+    const aAdded = minusQuantiles(qa, d);
+    const bAdded = minusQuantiles(qb, d);
+    return { a_added: aAdded, b_added: bAdded, cost: minusQuantiles(bAdded, aAdded), latency_ratio: { p50: qb.p50_ms / qa.p50_ms, p99: qb.p99_ms / qa.p99_ms } };
   };
   const line = (mode: string, rep: number, run: Run): void =>
     opts.log(

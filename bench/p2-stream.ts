@@ -5,8 +5,8 @@
 // gateway, the upstream's first event relayed (the gateway parses the stream as it passes,
 // for usage and TTFT, but never holds an event back).
 import type pg from 'pg';
-import { callStream, interleaved, keepAlivePool, type Target } from './lib/load.ts';
-import { medianQuantiles, quantiles, type Quantiles } from './lib/stats.ts';
+import { callStream, gatewayTarget, interleaved, upstreamTarget } from './lib/load.ts';
+import { medianQuantiles, minusQuantiles, quantiles, type Quantiles } from './lib/stats.ts';
 import { verifyTracked } from './p2-gateway.ts';
 
 export interface P2StreamOptions {
@@ -29,18 +29,8 @@ const streamBody = (): string =>
   JSON.stringify({ model: 'dev-model', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `bench stream ${Math.random()}` }] });
 
 export async function runP2Stream(opts: P2StreamOptions): Promise<P2StreamResult> {
-  const gateway: Target = {
-    name: 'gateway',
-    pool: keepAlivePool(opts.gatewayUrl, 1),
-    path: '/v1/chat/completions',
-    headers: { authorization: `Bearer ${opts.apiKey}`, 'content-type': 'application/json' },
-  };
-  const direct: Target = {
-    name: 'upstream',
-    pool: keepAlivePool(new URL(opts.upstreamUrl).origin, 1),
-    path: `${new URL(opts.upstreamUrl).pathname.replace(/\/$/, '')}/chat/completions`,
-    headers: { 'content-type': 'application/json' },
-  };
+  const gateway = gatewayTarget(opts.gatewayUrl, opts.apiKey, '/v1/chat/completions', 1);
+  const direct = upstreamTarget(opts.upstreamUrl, 1);
   let lost = 0;
   try {
     // Warm-up: the stream paths of both are cold after P2's non-streamed load.
@@ -54,7 +44,7 @@ export async function runP2Stream(opts: P2StreamOptions): Promise<P2StreamResult
       lost += (await verifyTracked(opts.db, g!, 30_000, { streamed: true })).lost;
       const gq = quantiles(g!.map((s) => s.firstChunkMs));
       const dq = quantiles(d!.map((s) => s.firstChunkMs));
-      const added = { p50_ms: gq.p50_ms - dq.p50_ms, p95_ms: gq.p95_ms - dq.p95_ms, p99_ms: gq.p99_ms - dq.p99_ms };
+      const added = minusQuantiles(gq, dq);
       runs.push({ added_first_chunk: added, gateway_first_chunk: gq, direct_first_chunk: dq });
       opts.log(`P2s rep ${rep + 1}: first chunk added p50 ${added.p50_ms.toFixed(2)} p99 ${added.p99_ms.toFixed(2)} ms (direct p50 ${dq.p50_ms.toFixed(2)})`);
     }

@@ -7,11 +7,11 @@
 import type pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { applyRetention } from '../src/jobs/handlers/sweep.ts';
-import { chatBody, call, keepAlivePool, openLoop, type Target } from './lib/load.ts';
+import { chatBody, call, gatewayTarget, openLoop } from './lib/load.ts';
 import type { Role } from './lib/processes.ts';
 import { median, medianQuantiles, quantiles, sleep, type Quantiles } from './lib/stats.ts';
 import { runP4At } from './p4-processor.ts';
-import { verifyTracked, type P2Options } from './p2-gateway.ts';
+import { verifyTracked } from './p2-gateway.ts';
 
 export interface Side {
   url: string;
@@ -77,16 +77,11 @@ export interface RetentionResult {
 export async function runRetentionUnderLoad(opts: {
   gateway: { url: string; apiKey: string; db: pg.Pool; databaseUrl: string };
   reps: number;
-  rateMs: P2Options['rateMs'];
+  rateMs: number;
   retentionDays: number;
   log: (line: string) => void;
 }): Promise<RetentionResult> {
-  const target: Target = {
-    name: 'gateway',
-    pool: keepAlivePool(opts.gateway.url, 256),
-    path: '/v1/chat/completions',
-    headers: { authorization: `Bearer ${opts.gateway.apiKey}`, 'content-type': 'application/json' },
-  };
+  const target = gatewayTarget(opts.gateway.url, opts.gateway.apiKey, '/v1/chat/completions', 256);
   const db = openDatabase(opts.gateway.databaseUrl, { max: 1, applicationName: 'bench-retention' });
   const runs: RetentionResult['runs'] = [];
   let lost = 0;

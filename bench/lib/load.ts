@@ -20,6 +20,27 @@ export interface Target {
   headers: Record<string, string>;
 }
 
+/** A gateway's `path` with an API key, over `connections` keep-alive connections. */
+export function gatewayTarget(url: string, apiKey: string, path: string, connections: number): Target {
+  return {
+    name: url,
+    pool: keepAlivePool(url, connections),
+    path,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+  };
+}
+
+/** The upstream's chat completions, called directly (`upstreamUrl` ends in its /v1). */
+export function upstreamTarget(upstreamUrl: string, connections: number): Target {
+  const u = new URL(upstreamUrl);
+  return {
+    name: 'upstream',
+    pool: keepAlivePool(u.origin, connections),
+    path: `${u.pathname.replace(/\/$/, '')}/chat/completions`,
+    headers: { 'content-type': 'application/json' },
+  };
+}
+
 /** A keep-alive undici pool to `origin`. */
 export function keepAlivePool(origin: string, connections: number): Pool {
   return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });

@@ -24,6 +24,11 @@ export function quantiles(values: readonly number[]): Quantiles {
   return { p50_ms: percentile(values, 50), p95_ms: percentile(values, 95), p99_ms: percentile(values, 99) };
 }
 
+/** a − b, quantile by quantile (an added latency: through the gateway minus direct). */
+export function minusQuantiles(a: Quantiles, b: Quantiles): Quantiles {
+  return { p50_ms: a.p50_ms - b.p50_ms, p95_ms: a.p95_ms - b.p95_ms, p99_ms: a.p99_ms - b.p99_ms };
+}
+
 /** Per-key median of several Quantiles. */
 export function medianQuantiles(runs: readonly Quantiles[]): Quantiles {
   return {
