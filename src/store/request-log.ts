@@ -121,19 +121,37 @@ export function requestPageSql(filters: RequestFilters, opts: { limit: number; c
  */
 const COMMON_METADATA = 2_000;
 
-/** A page of the log, newest first, after `cursor` (an opaque string from an earlier page). */
-export async function listRequests(db: Executor, filters: RequestFilters, opts: { limit: number; cursor?: string }): Promise<LogPage> {
+/**
+ * Whether a page with these filters may read its metadata matches from the metadata index
+ * (the pair is rare), or undefined when there is no metadata filter. One bounded probe; a
+ * caller reading many pages with the same filters (the export) asks once.
+ */
+export async function metadataIndexFits(db: Executor, filters: RequestFilters): Promise<boolean | undefined> {
+  if (filters.metadata === undefined || Object.keys(filters.metadata).length === 0) return undefined;
+  const probe = await db.execute<{ n: number }>(sql`
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM requests r WHERE r.metadata @> ${JSON.stringify(filters.metadata)}::jsonb AND r.metadata IS NOT NULL
+      LIMIT ${COMMON_METADATA}) AS m`);
+  return (probe.rows[0]?.n ?? 0) < COMMON_METADATA;
+}
+
+/**
+ * A page of the log, newest first, after `cursor` (an opaque string from an earlier page).
+ * `metadataIndexed`: metadataIndexFits's answer for these filters, when the caller has it.
+ */
+export async function listRequests(
+  db: Executor,
+  filters: RequestFilters,
+  opts: { limit: number; cursor?: string; metadataIndexed?: boolean | undefined },
+): Promise<LogPage> {
   const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
-  let metadataIndexed: boolean | undefined;
-  if (filters.metadata !== undefined && Object.keys(filters.metadata).length > 0) {
-    const probe = await db.execute<{ n: number }>(sql`
-      SELECT count(*)::int AS n FROM (
-        SELECT 1 FROM requests r WHERE r.metadata @> ${JSON.stringify(filters.metadata)}::jsonb AND r.metadata IS NOT NULL
-        LIMIT ${COMMON_METADATA}) AS m`);
-    metadataIndexed = (probe.rows[0]?.n ?? 0) < COMMON_METADATA;
-  }
+  const metadataIndexed = opts.metadataIndexed ?? (await metadataIndexFits(db, filters));
   const result = await db.execute<Record<string, unknown>>(
-    requestPageSql(filters, { ...opts, ...(metadataIndexed === undefined ? {} : { metadataIndexed }) }),
+    requestPageSql(filters, {
+      limit: opts.limit,
+      ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}),
+      ...(metadataIndexed === undefined ? {} : { metadataIndexed }),
+    }),
   );
   const raw = result.rows;
   const more = raw.length > limit;

@@ -2,7 +2,7 @@
 // its bodies, and the export of every match (CSV or JSONL), streamed page by page so memory
 // stays flat however many rows match.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { findLoggedRequest, listRequests, type RequestFilters } from '../../../store/request-log.ts';
+import { findLoggedRequest, listRequests, metadataIndexFits, type RequestFilters } from '../../../store/request-log.ts';
 import type { GatewayContext } from '../../context.ts';
 import { HttpError } from '../../http-errors.ts';
 import { csvHeader, csvLine, requestDetailJson, requestJson } from '../../request-json.ts';
@@ -67,9 +67,11 @@ async function exportRequests(db: Executor, filters: RequestFilters, format: 'cs
   }));
   try {
     if (format === 'csv') await write(csvHeader());
+    // Every page has the same filters: the metadata plan is decided once, not per page.
+    const metadataIndexed = await metadataIndexFits(db, filters);
     let cursor: string | undefined;
     do {
-      const page = await listRequests(db, filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) });
+      const page = await listRequests(db, filters, { limit: EXPORT_PAGE, metadataIndexed, ...(cursor ? { cursor } : {}) });
       let chunk = '';
       for (const row of page.rows) {
         const json = requestJson(row);
