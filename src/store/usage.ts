@@ -135,13 +135,6 @@ interface Sum {
 
 type Sums = Map<string, Sum>;
 
-/** Rollup rows summed per bucket start and group, oldest first. Pure. */
-export function summarise(rows: readonly RollupRow[], groupBy: readonly UsageDimension[]): UsagePoint[] {
-  const sums: Sums = new Map();
-  addRows(sums, rows, groupBy);
-  return pointsOf(sums);
-}
-
 /** Adds rollup rows into `sums`, per bucket start and group. */
 function addRows(sums: Sums, rows: readonly RollupRow[], groupBy: readonly UsageDimension[]): void {
   for (const row of rows) {
