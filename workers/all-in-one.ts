@@ -11,9 +11,10 @@ import type { DevUpstream } from '../src/dev-upstream/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
 import { startAllRoles, type AllRoles } from '../src/roles/all-in-one.ts';
-import { loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/roles/lifecycle.ts';
+import { limitHeapGrowth, loadConfigOrExit, onShutdownSignal, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { banner, embeddedAdminToken, ensureDevKey, startEmbeddedPostgresWithoutItsSignalHandlers } from '../src/roles/npm-start.ts';
 
+limitHeapGrowth();
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'all-in-one' });
 enableProcessMetrics();

@@ -2,9 +2,10 @@
 // upstream. Wiring and signals only; see src/roles/flex.ts.
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
+import { limitHeapGrowth, loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { startFlexRole } from '../src/roles/flex.ts';
 
+limitHeapGrowth();
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'flex' });
 const databaseUrl = requireDatabaseUrl(env, 'flex');

@@ -1,9 +1,10 @@
 // The `web` role (Procfile): the HTTP gateway. Wiring and signals only; see src/roles/web.ts.
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
+import { limitHeapGrowth, loadConfigOrExit, onShutdownSignal, requireDatabaseUrl, resolveUpstream } from '../src/roles/lifecycle.ts';
 import { startWebRole } from '../src/roles/web.ts';
 
+limitHeapGrowth();
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'web' });
 const databaseUrl = requireDatabaseUrl(env, 'web');

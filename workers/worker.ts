@@ -2,9 +2,10 @@
 // Wiring and signals only; see src/roles/worker.ts.
 import { createLogger } from '../src/logger.ts';
 import { enableProcessMetrics } from '../src/metrics.ts';
-import { loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/roles/lifecycle.ts';
+import { limitHeapGrowth, loadConfigOrExit, onShutdownSignal, requireDatabaseUrl } from '../src/roles/lifecycle.ts';
 import { startWorkerRole } from '../src/roles/worker.ts';
 
+limitHeapGrowth();
 const env = loadConfigOrExit(process.env);
 const log = createLogger(env.LOG_LEVEL).child({ role: 'worker' });
 const databaseUrl = requireDatabaseUrl(env, 'worker');

@@ -35,10 +35,11 @@ export function addInto(into: number[], b: readonly number[]): void {
 }
 
 /**
- * Adds a histogram written as comma-separated counts ("0,3,1", PostgreSQL's array_to_string)
- * into `into`, element-wise, reading the digits in place: no array or string per element. A
- * month of hourly rollups is ~17,000 rows of three histograms; parsed as int[] text, each of
- * their 3,000,000 counts became a string first, and the garbage grew the web role's heap.
+ * Adds histograms written as text into `into`, element-wise, reading the digits in place: no
+ * array or string per element. The text is histograms separated by ';', each comma-separated
+ * counts ("0,3,1", PostgreSQL's array_to_string), optionally after "k:" when its first count
+ * is bucket k's ("12:1" is one count in bucket 12). A month by hour is ~27,000 rollup rows of
+ * three histograms; read as int[], each of their 4,000,000 counts became a string first.
  */
 export function addCountsText(into: number[], text: string): void {
   if (text === '') return;
@@ -47,13 +48,19 @@ export function addCountsText(into: number[], text: string): void {
   let negative = false;
   let digits = false;
   for (let k = 0; k <= text.length; k++) {
-    const c = k < text.length ? text.charCodeAt(k) : 44; // a final ','
-    if (c === 44) {
+    const c = k < text.length ? text.charCodeAt(k) : 59; // a final ';'
+    if (c === 44 || c === 59) {
       if (digits) into[i] = (into[i] ?? 0) + (negative ? -value : value);
-      else if (into[i] === undefined) into[i] = 0;
-      i++;
+      else if (into[i] === undefined && c === 44) into[i] = 0;
+      i = c === 59 ? 0 : i + 1;
       value = 0;
       negative = false;
+      digits = false;
+    } else if (c === 58) {
+      // "k:": the next count is bucket k's.
+      i = value;
+      for (let j = into.length; j < i; j++) into[j] = 0;
+      value = 0;
       digits = false;
     } else if (c === 45) negative = true;
     else if (c >= 48 && c <= 57) {

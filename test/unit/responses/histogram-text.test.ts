@@ -21,3 +21,17 @@ describe('addCountsText', () => {
     expect(into).toEqual([]);
   });
 });
+
+describe('addCountsText, several histograms and offsets', () => {
+  it("adds ';'-separated histograms, each from bucket 0 or from the bucket before its ':'", () => {
+    const into: number[] = [];
+    addCountsText(into, '0,2,1;3:1,-1;1:4;6:-1');
+    expect(into).toEqual([0, 6, 1, 1, -1, 0, -1]);
+  });
+
+  it('a one-count histogram at a bucket pads the buckets below it with zeros', () => {
+    const into: number[] = [];
+    addCountsText(into, '5:1');
+    expect(into).toEqual([0, 0, 0, 0, 0, 1]);
+  });
+});
