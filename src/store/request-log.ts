@@ -100,15 +100,30 @@ export function filterSql(f: RequestFilters, opts: { metadataIndexed?: boolean }
  * page is read off an index in order instead of sorting every matching row: at 1,000,000 rows
  * an unfiltered page took 86 ms that way, 0.06 ms read off the index. Both columns are NOT NULL.
  */
-export function requestPageSql(filters: RequestFilters, opts: { limit: number; cursor?: string; metadataIndexed?: boolean }): SQL {
+export function requestPageSql(
+  filters: RequestFilters,
+  opts: { limit: number; cursor?: string; metadataIndexed?: boolean; metadataPrefix?: number },
+): SQL {
   const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
+  const afterSql = after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
+  const order = sql`ORDER BY r.created_at DESC NULLS LAST, r.id DESC NULLS LAST`;
+  const { metadata, ...others } = filters;
+  if (opts.metadataPrefix !== undefined && metadata !== undefined && Object.keys(metadata).length > 0) {
+    // The metadata filter over the first `metadataPrefix` rows of the other filters only.
+    return sql`
+      SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
+      FROM (SELECT * FROM requests r WHERE ${filterSql(others)} ${afterSql} ${order} LIMIT ${opts.metadataPrefix}) AS r
+      LEFT JOIN users u ON u.id = r.created_by
+      WHERE coalesce(r.metadata, '{}') @> ${JSON.stringify(metadata)}::jsonb
+      ${order}
+      LIMIT ${limit + 1}`;
+  }
   return sql`
     SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
     FROM requests r LEFT JOIN users u ON u.id = r.created_by
-    WHERE ${filterSql(filters, opts.metadataIndexed === undefined ? {} : { metadataIndexed: opts.metadataIndexed })}
-      ${after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
-    ORDER BY r.created_at DESC NULLS LAST, r.id DESC NULLS LAST
+    WHERE ${filterSql(filters, opts.metadataIndexed === undefined ? {} : { metadataIndexed: opts.metadataIndexed })} ${afterSql}
+    ${order}
     LIMIT ${limit + 1}`;
 }
 
@@ -136,8 +151,21 @@ export async function metadataIndexFits(db: Executor, filters: RequestFilters): 
 }
 
 /**
+ * Rows of the other filters a metadata filter's page first looks among (see listRequests):
+ * a pair on 1 row in 200 of them or more fills a page there.
+ */
+const METADATA_PREFIX = 10_000;
+
+/**
  * A page of the log, newest first, after `cursor` (an opaque string from an earlier page).
  * `metadataIndexed`: metadataIndexFits's answer for these filters, when the caller has it.
+ *
+ * Without it, a metadata filter's page is first looked for among the first METADATA_PREFIX
+ * rows of the other filters, in time order: when a full page (and one more row) matches
+ * there, those are the first matches of all, and the answer needs no probe (which, for a
+ * common pair, cost more than the page: at 5,000,000 rows 26-35 ms to count 2,000 of a
+ * pair's 71,000 rows, against 6 ms for the page). Otherwise the pair is rare among these
+ * rows, and the probe decides as before; the prefix read cost a few ms.
  */
 export async function listRequests(
   db: Executor,
@@ -145,15 +173,19 @@ export async function listRequests(
   opts: { limit: number; cursor?: string; metadataIndexed?: boolean | undefined },
 ): Promise<LogPage> {
   const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
-  const metadataIndexed = opts.metadataIndexed ?? (await metadataIndexFits(db, filters));
-  const result = await db.execute<Record<string, unknown>>(
-    requestPageSql(filters, {
-      limit: opts.limit,
-      ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}),
-      ...(metadataIndexed === undefined ? {} : { metadataIndexed }),
-    }),
-  );
-  const raw = result.rows;
+  const cursor = opts.cursor !== undefined ? { cursor: opts.cursor } : {};
+  let raw: Record<string, unknown>[] | undefined;
+  if (opts.metadataIndexed === undefined && filters.metadata !== undefined && Object.keys(filters.metadata).length > 0) {
+    const prefix = await db.execute<Record<string, unknown>>(requestPageSql(filters, { limit, ...cursor, metadataPrefix: METADATA_PREFIX }));
+    if (prefix.rows.length > limit) raw = prefix.rows;
+  }
+  if (raw === undefined) {
+    const metadataIndexed = opts.metadataIndexed ?? (await metadataIndexFits(db, filters));
+    const result = await db.execute<Record<string, unknown>>(
+      requestPageSql(filters, { limit, ...cursor, ...(metadataIndexed === undefined ? {} : { metadataIndexed }) }),
+    );
+    raw = result.rows;
+  }
   const more = raw.length > limit;
   const page = more ? raw.slice(0, limit) : raw;
   const last = page[page.length - 1];

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await t.pool.query(`INSERT INTO api_keys (id, user_id, secret_hash, prefix) VALUES ($1, $2, 'h', 'vk')`, [key, user]);
   // 20,000 finished rows of ten days ago and before, each with its batch of one, over four
   // models and ten owners (one of them plan-user, with its key); metadata team=common on 1 in
-  // 5, team=rare on 3.
+  // 5, team=rare on 3, team=old on the oldest 100.
   await t.pool.query(
     `WITH b AS (INSERT INTO batches (id, created_by, endpoint, completion_window)
                 SELECT gen_random_uuid(), $1, '/v1/chat/completions', '0s' FROM generate_series(1, 20000) RETURNING id),
@@ -33,7 +33,7 @@ beforeAll(async () => {
      SELECT gen_random_uuid(), n.id, 'completed', '/v1/chat/completions', 'model-' || (n.i % 4), '{}',
             CASE WHEN n.i % 10 = 0 THEN $1::uuid ELSE gen_random_uuid() END, CASE WHEN n.i % 10 = 0 THEN $2::uuid END, 200, '{}',
             now() - interval '10 days' - n.i * interval '1 minute', now() - interval '10 days', now() - interval '10 days' - n.i * interval '1 minute',
-            CASE WHEN n.i IN (7, 777, 7777) THEN '{"team": "rare"}'::jsonb WHEN n.i % 5 = 0 THEN '{"team": "common"}'::jsonb END
+            CASE WHEN n.i IN (7, 777, 7777) THEN '{"team": "rare"}'::jsonb WHEN n.i > 19900 THEN '{"team": "old"}'::jsonb WHEN n.i % 5 = 0 THEN '{"team": "common"}'::jsonb END
      FROM n`,
     [user, key],
   );
@@ -71,15 +71,27 @@ it.each<[string, () => RequestFilters, string[]]>([
 
 it("a common metadata pair's page is read in time order; a rare one's from the metadata index; both give the filter's rows", async () => {
   const common = { metadata: { team: 'common' } };
-  const plan = await planOf(requestPageSql(common, { limit: 50, metadataIndexed: false }));
-  expect(plan).not.toMatch(/"Node Type":\s*"(Sort|Incremental Sort)"/);
-  expect(plan).not.toContain('requests_metadata_idx');
-  for (const filters of [common, { metadata: { team: 'rare' } }, { metadata: { team: 'common' }, model: 'model-1' }]) {
+  for (const opts of [{ metadataIndexed: false }, { metadataPrefix: 10_000 }]) {
+    const plan = await planOf(requestPageSql(common, { limit: 50, ...opts }));
+    expect(plan).not.toMatch(/"Node Type":\s*"(Sort|Incremental Sort)"/);
+    expect(plan).not.toContain('requests_metadata_idx');
+  }
+  // common fills its page among the newest rows; rare has three rows in all; old has a
+  // hundred, all beyond the first 10,000 rows the page looks among before it probes.
+  const expected = { common: 50, rare: 3, old: 50 };
+  for (const filters of [common, { metadata: { team: 'rare' } }, { metadata: { team: 'old' } }, { metadata: { team: 'common' }, model: 'model-1' }]) {
     const page = await listRequests(t.db, filters, { limit: 50 });
     // The plain filter (the metadata index allowed) as the reference.
     const reference = await t.db.execute<{ id: string }>(requestPageSql(filters, { limit: 50, metadataIndexed: true }));
     expect(page.rows.map((r) => r.id)).toEqual(reference.rows.slice(0, 50).map((r) => r.id));
-    expect(page.rows.length).toBe(filters.metadata.team === 'rare' ? 3 : 50);
+    expect(page.rows.length).toBe(expected[filters.metadata.team as keyof typeof expected]);
+    expect(page.next !== undefined).toBe(reference.rows.length > 50);
+    if (page.next) {
+      // The next page, by either path, continues where this one stopped.
+      const second = await listRequests(t.db, filters, { limit: 50, cursor: page.next });
+      const rest = await t.db.execute<{ id: string }>(requestPageSql(filters, { limit: 50, cursor: page.next, metadataIndexed: true }));
+      expect(second.rows.map((r) => r.id)).toEqual(rest.rows.slice(0, 50).map((r) => r.id));
+    }
   }
 });
 
