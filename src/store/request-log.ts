@@ -67,6 +67,11 @@ function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** The filters' metadata pairs, or undefined when they hold none (`{}` filters nothing). */
+function metadataOf(f: RequestFilters): Record<string, string> | undefined {
+  return f.metadata !== undefined && Object.keys(f.metadata).length > 0 ? f.metadata : undefined;
+}
+
 /**
  * `metadataIndexed: false` writes the metadata filter so that no index can serve it: the page
  * is then read off a time-ordered index with the filter applied row by row. See listRequests.
@@ -84,8 +89,9 @@ export function filterSql(f: RequestFilters, opts: { metadataIndexed?: boolean }
   if (f.status !== undefined) where.push(STATUS_SQL[f.status]);
   if (f.httpStatus !== undefined) where.push(sql`r.response_status = ${f.httpStatus}`);
   if (f.minDurationMs !== undefined) where.push(sql`r.duration_ms >= ${f.minDurationMs}`);
-  if (f.metadata !== undefined && Object.keys(f.metadata).length > 0) {
-    const wanted = sql`${JSON.stringify(f.metadata)}::jsonb`;
+  const metadata = metadataOf(f);
+  if (metadata !== undefined) {
+    const wanted = sql`${JSON.stringify(metadata)}::jsonb`;
     where.push(opts.metadataIndexed === false ? sql`coalesce(r.metadata, '{}') @> ${wanted}` : sql`r.metadata @> ${wanted} AND r.metadata IS NOT NULL`);
   }
   if (f.q !== undefined && f.q !== '') {
@@ -108,11 +114,13 @@ export function requestPageSql(
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
   const afterSql = after ? sql`AND (r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
   const order = sql`ORDER BY r.created_at DESC NULLS LAST, r.id DESC NULLS LAST`;
-  const { metadata, ...others } = filters;
-  if (opts.metadataPrefix !== undefined && metadata !== undefined && Object.keys(metadata).length > 0) {
+  const columns = sql`SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name`;
+  const metadata = metadataOf(filters);
+  if (opts.metadataPrefix !== undefined && metadata !== undefined) {
     // The metadata filter over the first `metadataPrefix` rows of the other filters only.
+    const { metadata: _m, ...others } = filters;
     return sql`
-      SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
+      ${columns}
       FROM (SELECT * FROM requests r WHERE ${filterSql(others)} ${afterSql} ${order} LIMIT ${opts.metadataPrefix}) AS r
       LEFT JOIN users u ON u.id = r.created_by
       WHERE coalesce(r.metadata, '{}') @> ${JSON.stringify(metadata)}::jsonb
@@ -120,7 +128,7 @@ export function requestPageSql(
       LIMIT ${limit + 1}`;
   }
   return sql`
-    SELECT ${LIST_COLUMNS}, r.created_at::text AS cursor_at, u.name AS user_name
+    ${columns}
     FROM requests r LEFT JOIN users u ON u.id = r.created_by
     WHERE ${filterSql(filters, opts.metadataIndexed === undefined ? {} : { metadataIndexed: opts.metadataIndexed })} ${afterSql}
     ${order}
@@ -142,10 +150,11 @@ const COMMON_METADATA = 2_000;
  * caller reading many pages with the same filters (the export) asks once.
  */
 export async function metadataIndexFits(db: Executor, filters: RequestFilters): Promise<boolean | undefined> {
-  if (filters.metadata === undefined || Object.keys(filters.metadata).length === 0) return undefined;
+  const metadata = metadataOf(filters);
+  if (metadata === undefined) return undefined;
   const probe = await db.execute<{ n: number }>(sql`
     SELECT count(*)::int AS n FROM (
-      SELECT 1 FROM requests r WHERE r.metadata @> ${JSON.stringify(filters.metadata)}::jsonb AND r.metadata IS NOT NULL
+      SELECT 1 FROM requests r WHERE r.metadata @> ${JSON.stringify(metadata)}::jsonb AND r.metadata IS NOT NULL
       LIMIT ${COMMON_METADATA}) AS m`);
   return (probe.rows[0]?.n ?? 0) < COMMON_METADATA;
 }
@@ -175,7 +184,7 @@ export async function listRequests(
   const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
   const cursor = opts.cursor !== undefined ? { cursor: opts.cursor } : {};
   let raw: Record<string, unknown>[] | undefined;
-  if (opts.metadataIndexed === undefined && filters.metadata !== undefined && Object.keys(filters.metadata).length > 0) {
+  if (opts.metadataIndexed === undefined && metadataOf(filters) !== undefined) {
     const prefix = await db.execute<Record<string, unknown>>(requestPageSql(filters, { limit, ...cursor, metadataPrefix: METADATA_PREFIX }));
     if (prefix.rows.length > limit) raw = prefix.rows;
   }
