@@ -22,18 +22,6 @@ export function bucketBounds(k: number): [number, number] {
   return [lower, k >= HISTOGRAM_BUCKETS - 1 ? lower * 2 : BASE_MS * 2 ** (k / 4)];
 }
 
-/** a + b element-wise (into a new array). */
-export function addHistograms(a: readonly number[], b: readonly number[]): number[] {
-  const out = new Array<number>(Math.max(a.length, b.length));
-  for (let i = 0; i < out.length; i++) out[i] = (a[i] ?? 0) + (b[i] ?? 0);
-  return out;
-}
-
-/** Adds `b` into `into` (which grows as needed). */
-export function addInto(into: number[], b: readonly number[]): void {
-  for (let i = 0; i < b.length; i++) into[i] = (into[i] ?? 0) + (b[i] ?? 0);
-}
-
 /**
  * Adds histograms written as text into `into`, element-wise, reading the digits in place: no
  * array or string per element. The text is histograms separated by ';', each comma-separated

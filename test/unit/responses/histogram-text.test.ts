@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { addCountsText, addInto } from '../../../src/responses/histogram.ts';
+import { addCountsText } from '../../../src/responses/histogram.ts';
+
+/** The reference: b added into `into` element-wise, from arrays. */
+function addInto(into: number[], b: readonly number[]): void {
+  for (let i = 0; i < b.length; i++) into[i] = (into[i] ?? 0) + (b[i] ?? 0);
+}
 
 describe('addCountsText', () => {
   it('adds comma-separated counts element-wise, as addInto adds the same arrays', () => {
