@@ -228,8 +228,8 @@ try {
       }
       if (ONLY.has('retention')) retention = await runRetentionUnderLoad({
         gateway: { url: seededGateway, apiKey: seededKey.key, db: seededPool, databaseUrl: seededUrl },
-        // A p99 ratio of 3 s loads moves a lot from one repetition to the next: five of each.
-        reps: Math.max(REPS, 5),
+        // A p99 ratio of 3 s loads moves a lot from one repetition to the next: seven of each.
+        reps: Math.max(REPS, 7),
         rateMs: int('BENCH_R500_MS', 3000),
         retentionDays: RETENTION_DAYS,
         log,

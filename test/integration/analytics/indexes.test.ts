@@ -101,6 +101,12 @@ it("retention's oldest rows come off the time index in order, without sorting ev
   expect(plan).toContain('"Index Name":"requests_created_at_id_idx"');
 });
 
+it('retention deletes the rows it locked by their tuple ids, not by a second probe of the primary key', async () => {
+  const plan = await planOf(deleteRequestsBeforeSql(new Date(Date.now() - 5 * 86_400_000), 500));
+  expect(plan).toMatch(/"Node Type":\s*"Tid Scan"/);
+  expect(plan).not.toContain('"Index Name":"requests_pkey"');
+});
+
 it('retention deletes old rows and their batches', async () => {
   const deleted = await applyRetention(t.db, { retentionDays: 5, batch: 2_000, budgetMs: 60_000 });
   expect(deleted).toBe(20_000);
