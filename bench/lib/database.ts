@@ -58,6 +58,22 @@ export async function vacuumChurnedTables(db: Pick<pg.Pool, 'query'>): Promise<v
 }
 
 /**
+ * The server's checkpoints so far, as one log line: a checkpoint that runs inside a timed
+ * segment shows as a p99 spike on both databases. (pg_stat_checkpointer is PostgreSQL 17+.)
+ */
+export async function checkpointerLine(db: Pick<pg.Pool, 'query'>): Promise<string> {
+  try {
+    const { rows } = await db.query<Record<string, string>>(
+      `SELECT num_timed AS timed, num_requested AS requested, buffers_written AS buffers,
+              round(write_time)::text AS write_ms, round(sync_time)::text AS sync_ms FROM pg_stat_checkpointer`,
+    );
+    return `checkpoints: ${Object.entries(rows[0] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`;
+  } catch (err) {
+    return `checkpoints: unknown (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/**
  * DATABASE_URL set: a fresh database on that server (dropped at the end). Unset: an
  * embedded PostgreSQL of the bench's own in a temporary directory, with fsync ON (the
  * `ephemeral` option would turn it off, which flatters every commit-bound number).
