@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,5 +20,6 @@ it('a process that used the embedded server keeps the exit code it set', async (
     const child = execFile(path.resolve('node_modules/.bin/node'), ['--input-type=module', '-e', script], { timeout: 60_000 }, (_err, _out, stderr) => { if (stderr) console.error(stderr); });
     child.on('exit', (c) => resolve(c));
   });
+  await rm(dir, { recursive: true, force: true });
   expect(code).toBe(3);
 });
