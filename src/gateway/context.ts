@@ -34,7 +34,8 @@ export interface GatewayJobs {
   /** complete-response's upsert written directly, committed (before an answer's final bytes). */
   completeInline(payload: CompleteResponsePayload): Promise<void>;
   /** Pending row + process-request job in one transaction (background and flex). */
-  createBatchOf1(input: BatchOf1Input): Promise<void>;
+  /** The new row's `created_at`; null when it already existed. */
+  createBatchOf1(input: BatchOf1Input): Promise<Date | null>;
 }
 
 export interface TerminalWaiter {

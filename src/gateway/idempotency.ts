@@ -12,7 +12,7 @@ import { isTerminal, type RequestDetail } from '../store/requests/rows.ts';
 import { clientGone, type CreateCall } from './create-call.ts';
 import type { GatewayContext } from './context.ts';
 import { HttpError, badRequest } from './http-errors.ts';
-import { serveBackgroundCurrent } from './queued.ts';
+import { serveBackground } from './queued.ts';
 import { replayAnswer } from './replay.ts';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -59,7 +59,7 @@ export async function serveIdempotent(
     }
     // Another call serves it. A background request's answer is its object as it is now (the
     // batch-of-1 write is idempotent on the id, so a first call that failed mid-way is completed).
-    if (call.request.path === 'background' || call.request.path === 'flex-background') return serveBackgroundCurrent(ctx, call);
+    if (call.request.path === 'background' || call.request.path === 'flex-background') return serveBackground(ctx, call);
     const detail = await terminalWithin(ctx, call, Math.min(2 * LEASE_MS, deadline - Date.now()));
     if (detail) return replayAnswer(call, detail);
     if (Date.now() >= deadline) throw stillRunning(call.requestId);

@@ -18,9 +18,14 @@ import { findRequestDetail } from '../store/requests/find.ts';
 import { isTerminal } from '../store/requests/rows.ts';
 import { POLL_AFTER_HEADER, POLL_AFTER_MS, statusForResponse } from './response-status.ts';
 
-/** Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. */
+/**
+ * Paths 2 and 3: a durable pending row and process-request job, answered 202 queued. Sent
+ * again (Idempotency-Key), it is stored if the first call did not get that far (idempotent on
+ * the id), else answered with its object as it is now.
+ */
 export async function serveBackground(ctx: GatewayContext, call: CreateCall): Promise<void> {
-  await storeBatchOf1(ctx, call);
+  const createdAt = await storeBatchOf1(ctx, call);
+  if (createdAt === null) return answerCurrent(ctx, call);
   const queued = toResponseObject(
     newRequestDetail({
       id: call.requestId,
@@ -28,19 +33,17 @@ export async function serveBackground(ctx: GatewayContext, call: CreateCall): Pr
       serviceTier: call.request.serviceTier,
       background: true,
       body: call.body.text,
+      // The row's own time (PostgreSQL's clock), so GET says the same second as this answer.
+      createdAt,
     }),
   );
   await call.reply.code(202).header(RESPONSE_ID_HEADER, queued.id).header(POLL_AFTER_HEADER, POLL_AFTER_MS).send(queued);
 }
 
-/**
- * A background request sent again (Idempotency-Key): stored if the first call did not get
- * that far (idempotent on the id), then answered with its object as it is now.
- */
-export async function serveBackgroundCurrent(ctx: GatewayContext, call: CreateCall): Promise<void> {
-  await storeBatchOf1(ctx, call);
+async function answerCurrent(ctx: GatewayContext, call: CreateCall): Promise<void> {
   const detail = await findRequestDetail(ctx.db, call.requestId);
-  if (!detail) return serveBackground(ctx, call);
+  // Only a row deleted between the INSERT and this read; retention deletes no pending row.
+  if (!detail) throw trackingUnavailable();
   const object = toResponseObject(detail);
   const terminal = isTerminal(detail.state);
   if (!terminal) void call.reply.header(POLL_AFTER_HEADER, POLL_AFTER_MS);
@@ -81,8 +84,11 @@ export async function answerWhenTerminal(ctx: GatewayContext, call: CreateCall, 
   await call.reply.code(statusForResponse(object)).send(object);
 }
 
-/** The pending row and its job, in one transaction; idempotent on the request id. */
-export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Promise<void> {
+/**
+ * The pending row and its job, in one transaction; idempotent on the request id. Returns the
+ * row's `created_at`, or null when it was stored before.
+ */
+export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Promise<Date | null> {
   const flex = call.request.serviceTier === 'flex';
   const previous = call.request.previousResponseId;
   // Checked now, so a bad id is the client's 400, not a failure found when it runs; the
@@ -91,7 +97,7 @@ export async function storeBatchOf1(ctx: GatewayContext, call: CreateCall): Prom
     throw refused(previousResponseNotFound(previous));
   }
   try {
-    await ctx.jobs.createBatchOf1({
+    return await ctx.jobs.createBatchOf1({
       requestId: call.requestId,
       body: call.body.text,
       model: call.request.model,

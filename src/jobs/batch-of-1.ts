@@ -29,13 +29,14 @@ export interface BatchOf1Input {
  * A background or flex request: the pending row and its process-request job in one
  * transaction, so neither exists without the other (the reference ran background work in a
  * spawned task and lost it on a crash). Flex runs at low priority. The job's group is the
- * model, which is what per-model concurrency limits count. Idempotent on requestId.
+ * model, which is what per-model concurrency limits count. Idempotent on requestId: returns
+ * the new row's `created_at`, or null when the row already existed (and sends no job).
  */
-export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input): Promise<void> {
+export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input): Promise<Date | null> {
   const windowMs = parseDuration(input.completionWindow);
   if (windowMs === undefined) throw new Error(`invalid completion window ${input.completionWindow}`);
-  await db.transaction(async (tx) => {
-    const inserted = await createSingleRequestBatch(tx, {
+  return db.transaction(async (tx) => {
+    const createdAt = await createSingleRequestBatch(tx, {
       requestId: input.requestId,
       batchId: input.requestId,
       endpoint: input.endpoint,
@@ -53,11 +54,12 @@ export async function createBatchOf1(db: Db, boss: PgBoss, input: BatchOf1Input)
       metadata: input.metadata ?? null,
       endUser: input.endUser ?? null,
     });
-    if (!inserted) return;
+    if (createdAt === null) return null;
     await sendProcessRequest(boss, tx, input.requestId, {
       priority: input.serviceTier === 'flex' ? PRIORITY.flex : PRIORITY.background,
       model: input.model,
     });
+    return createdAt;
   });
 }
 

@@ -77,11 +77,10 @@ const FINAL_BODY_STATUSES: ReadonlySet<unknown> = new Set(['completed', 'incompl
 
 /** A request just accepted (pending): nothing has happened to it yet. */
 export function newRequestDetail(
-  r: Pick<ResponseDetail, 'id' | 'model' | 'serviceTier' | 'background' | 'body'> & { createdAt?: Date },
+  r: Pick<ResponseDetail, 'id' | 'model' | 'serviceTier' | 'background' | 'body' | 'createdAt'>,
 ): ResponseDetail {
   return {
     state: 'pending',
-    createdAt: new Date(),
     completedAt: null,
     failedAt: null,
     canceledAt: null,

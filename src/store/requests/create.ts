@@ -45,16 +45,7 @@ export async function createSingleRequestBatches(db: Executor, items: readonly N
   if (rows.length === 1) {
     // The common case off-peak (sequential requests): plain VALUES plan and execute in
     // about 60% of the time unnest takes for one row.
-    const r = rows[0]!;
-    const inserted = await CREATE_ONE_REQUEST_BATCH.run<{ id: string }>(db, {
-      ...r,
-      expiresAt: r.expiresAt?.toISOString() ?? null,
-      previousRequestId: r.previousRequestId ?? null,
-      store: r.store ?? true,
-      receivedAt: r.receivedAt?.toISOString() ?? null,
-      metadata: r.metadata ? JSON.stringify(r.metadata) : null,
-      endUser: r.endUser ?? null,
-    });
+    const inserted = await insertOne(db, rows[0]!);
     return new Set(inserted.map((row) => row.id));
   }
   const col = <K extends keyof NewRequest>(k: K) => rows.map((r) => r[k]);
@@ -102,7 +93,7 @@ const CREATE_ONE_REQUEST_BATCH = new PreparedStatement<Record<string, unknown>>(
            ${p('metadata')}::jsonb, ${p('endUser')}::text
     WHERE (SELECT count(*) FROM new_batch) >= 0
     ON CONFLICT (id) DO NOTHING
-    RETURNING id`,
+    RETURNING id, created_at`,
 );
 
 const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unknown[]>>(
@@ -136,8 +127,24 @@ const CREATE_SINGLE_REQUEST_BATCHES = new PreparedStatement<Record<string, unkno
     RETURNING id`,
 );
 
-/** One batch-of-1 row; returns whether it inserted (false: the row already existed). */
-export async function createSingleRequestBatch(db: Executor, item: NewRequest): Promise<boolean> {
-  return (await createSingleRequestBatches(db, [item])).has(item.requestId);
+/**
+ * One batch-of-1 row. Returns the `created_at` PostgreSQL gave it, or null when the row
+ * already existed: an answer built from this value says what GET of the row will say.
+ */
+export async function createSingleRequestBatch(db: Executor, item: NewRequest): Promise<Date | null> {
+  const [row] = await insertOne(db, storableRecord(item));
+  return row ? new Date(row.created_at) : null;
+}
+
+function insertOne(db: Executor, r: NewRequest): Promise<{ id: string; created_at: string | Date }[]> {
+  return CREATE_ONE_REQUEST_BATCH.run<{ id: string; created_at: string | Date }>(db, {
+    ...r,
+    expiresAt: r.expiresAt?.toISOString() ?? null,
+    previousRequestId: r.previousRequestId ?? null,
+    store: r.store ?? true,
+    receivedAt: r.receivedAt?.toISOString() ?? null,
+    metadata: r.metadata ? JSON.stringify(r.metadata) : null,
+    endUser: r.endUser ?? null,
+  });
 }
 
