@@ -66,8 +66,14 @@ export async function sweepAbandonedBackgroundRequests(
   return swept;
 }
 
-/** Rows retention deletes per statement: each statement stays short (~20 ms on 5,000,000 rows). */
-export const RETENTION_BATCH = 500;
+/**
+ * Rows retention deletes per statement. Short statements (~3 ms on 1,000,000 rows; 500 rows
+ * took ~10-16 ms) make short bursts: the requests a burst slows are the gateway's p99, and
+ * per row a 100-row statement costs only ~20 % more (25 against 20 us, and ~1.1 kB of WAL
+ * per row either way, nearly all of it the first write of each heap page after a
+ * checkpoint: bench/probes/retention-statement.ts).
+ */
+export const RETENTION_BATCH = 100;
 /** Time one sweep spends on retention at most; the next sweep (a minute later) goes on. */
 export const RETENTION_BUDGET_MS = 20_000;
 /**
@@ -79,7 +85,9 @@ export const RETENTION_BUDGET_MS = 20_000;
  * database) came out 1.03-1.54 over runs on 5,000,000 rows, with 2,200-3,600 rows/s deleted.
  * At a tenth, five full runs: 1.07 and 1.23 on a machine at half its usual speed (1,146
  * and 849 rows/s under that load), then 1.04, 1.10 and 1.57; the last on a fast machine,
- * where it deleted ~2,700 rows/s against a p99 of only 4-5 ms without it.
+ * where it deleted ~2,700 rows/s against a p99 of only 4-5 ms without it. With 100-row
+ * statements (eleventh session, one full run, seven repetitions): 0.69, ~1,100 rows/s, the
+ * p99 with retention 6.5-9.9 ms in every repetition.
  */
 const RETENTION_REST_FACTOR = 9;
 const RETENTION_PAUSE_MS = 20;
