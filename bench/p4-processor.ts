@@ -99,6 +99,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
         }
         if (waiting.size === 0) allDone();
       };
+      const readsBefore = await blockReads(opts.pool);
       const spawned = performance.now();
       const flex = opts.startFlex();
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), opts.maxSeconds * 1000).unref());
@@ -125,7 +126,8 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
       // n-1 intervals between the first and the last completion.
       const rate = first !== undefined && last > first ? ((ids.length - waiting.size - 1) * 1000) / (last - first) : 0;
       runs.push({ req_per_s: rate, first_terminal_ms: (first ?? spawned) - spawned });
-      opts.log(`P4 rep ${rep + 1}: ${rate.toFixed(0)} requests/s (${ids.length} requests; first one terminal ${((first ?? spawned) - spawned).toFixed(0)} ms after spawn), lost ${lostHere}`);
+      const reads = topReads(readsBefore, await blockReads(opts.pool));
+      opts.log(`P4 rep ${rep + 1}: ${rate.toFixed(0)} requests/s (${ids.length} requests; first one terminal ${((first ?? spawned) - spawned).toFixed(0)} ms after spawn), lost ${lostHere}; blocks read (not in shared buffers): ${reads}`);
     }
   } finally {
     await listener.stop();
@@ -143,6 +145,25 @@ export async function runP4At(url: string, pool: pg.Pool, opts: Omit<P4Options, 
     await boss.stop({ graceful: false, timeout: 1_000 });
     await db.close();
   }
+}
+
+/**
+ * Blocks each relation of the database read from outside shared buffers so far (tables and
+ * indexes): the difference over a repetition shows what a larger table costs the processor.
+ */
+async function blockReads(pool: pg.Pool): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ name: string; reads: string }>(
+    `SELECT relname AS name, coalesce(heap_blks_read, 0) + coalesce(toast_blks_read, 0) AS reads FROM pg_statio_user_tables
+     UNION ALL SELECT indexrelname, idx_blks_read FROM pg_statio_user_indexes`,
+  );
+  return new Map(rows.map((r) => [r.name, Number(r.reads)]));
+}
+
+function topReads(before: Map<string, number>, after: Map<string, number>): string {
+  const deltas = [...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)] as const).filter(([, d]) => d > 0);
+  const total = deltas.reduce((sum, [, d]) => sum + d, 0);
+  const top = deltas.sort((a, b) => b[1] - a[1]).slice(0, 3).map(([name, d]) => `${name} ${d}`);
+  return `${total}${top.length > 0 ? ` (${top.join(', ')})` : ''}`;
 }
 
 /** Each request must be `completed` with 200 and the development upstream's echo of its own prompt. */

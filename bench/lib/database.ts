@@ -94,6 +94,10 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
       settings: {
         fsync: 'on',
         max_connections: 300,
+        // BENCH_PG_SETTINGS=name=value,name=value: server settings to measure against the defaults.
+        ...Object.fromEntries(
+          (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        ),
         // BENCH_PG_STATEMENTS=all also counts the statements inside functions.
         ...(process.env.BENCH_PG_STATEMENTS
           ? {
