@@ -235,7 +235,7 @@ try {
       }
       if (ONLY.has('retention')) retention = await runRetentionUnderLoad({
         gateway: { url: seededGateway, apiKey: seededKey.key, db: seededPool, databaseUrl: seededUrl },
-        // A p99 ratio of 3 s loads moves a lot from one repetition to the next: seven of each.
+        // A p99 ratio moves a lot from one repetition to the next: seven of each.
         reps: Math.max(REPS, 7),
         // 6 s loads (3,000 requests each): a p99 over 1,500 requests is the 15th slowest, so
         // one 20 ms stall in either segment moved the ratio more than retention did.
