@@ -26,8 +26,10 @@ export function issueSession(key: Buffer, nowMs: number): string {
   return `${expiry}.${sign(key, expiry).toString('base64url')}`;
 }
 
-// An expiry of at most 12 digits (year 33658) and exactly one SHA-256 in base64url.
-const VALUE = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+// An expiry of at most 12 digits (year 33658) and exactly one SHA-256 in canonical base64url:
+// the 43rd character carries 4 bits and 2 unused ones, which must be zero, else four strings
+// decode to the same MAC and a changed cookie still verified.
+const VALUE = /^(\d{1,12})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
 /**
  * Whether `value` is a session this key issued that has not expired. The signature is

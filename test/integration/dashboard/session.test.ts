@@ -132,6 +132,8 @@ describe('sign-in', () => {
 });
 
 describe('the admin API with a session cookie', () => {
+  const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
   it('reads with the cookie alone, and refuses a tampered or missing one (401)', async () => {
     const cookie = await signIn();
     expect((await fetch(`${gw.url}/admin/models`, { headers: { cookie } })).status).toBe(200);
@@ -140,7 +142,9 @@ describe('the admin API with a session cookie', () => {
     const [expiry, mac] = value.split('.') as [string, string];
     const tampered = [
       `${name}=${Number(expiry) + 60}.${mac}`,
-      `${name}=${expiry}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      `${name}=${expiry}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'E' : 'A'}`,
+      // The same 32 bytes in a non-canonical spelling (the last character's unused bits set).
+      `${name}=${expiry}.${mac.slice(0, -1)}${B64URL[B64URL.indexOf(mac.at(-1)!) + 1]}`,
       `${name}=${expiry}`,
       'other=1',
     ];
