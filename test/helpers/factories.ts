@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
+import { newId } from '../../src/ids.ts';
 import type { CompleteResponsePayload, CreateResponsePayload } from '../../src/jobs/definitions.ts';
 
 export interface RequestFixture {
@@ -7,9 +8,12 @@ export interface RequestFixture {
   complete: CompleteResponsePayload;
 }
 
-/** A realtime request's two job payloads with fresh ids; `status` picks the upstream outcome. */
+/**
+ * A realtime request's two job payloads with fresh ids, minted as the gateway mints them
+ * (time-ordered UUIDv7); `status` picks the upstream outcome.
+ */
 export function realtimeRequest(opts: { status?: number; owner?: string; model?: string } = {}): RequestFixture {
-  const requestId = randomUUID();
+  const requestId = newId();
   const owner = opts.owner ?? randomUUID();
   const status = opts.status ?? 200;
   const model = opts.model ?? 'dev-model';
@@ -26,7 +30,7 @@ export function realtimeRequest(opts: { status?: number; owner?: string; model?:
       : JSON.stringify({ error: { message: `upstream said ${status}`, type: 'server_error', param: null, code: null } });
   const common = {
     requestId,
-    batchId: randomUUID(),
+    batchId: newId(),
     model,
     endpoint: '/v1/chat/completions',
     serviceTier: 'default' as const,
