@@ -66,4 +66,18 @@ describe('export of 100,000 rows', () => {
     expect(exportedMb).toBeGreaterThan(60);
     expect(grown, `peak RSS grew ${grown.toFixed(1)} MB while exporting ${exportedMb.toFixed(1)} MB`).toBeLessThan(48);
   }, 120_000);
+
+  it('a client that leaves mid-export: the process goes on serving, and the next export is whole', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${web.url}/admin/requests/export?format=jsonl&model=bulk-model`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    abort.abort();
+    const after = await download('/admin/requests/export?format=csv&model=bulk-model');
+    expect(after.lines).toBe(ROWS + 1);
+    expect(() => process.kill(web.pid, 0)).not.toThrow();
+  }, 120_000);
 });

@@ -2,12 +2,13 @@
 // its bodies, and the export of every match (CSV or JSONL), streamed page by page so memory
 // stays flat however many rows match.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { findLoggedRequest, listRequests, metadataIndexFits, type RequestFilters } from '../../../store/request-log.ts';
+import { findLoggedRequest, listRequests, metadataIndexFits, type LogPage, type RequestFilters } from '../../../store/request-log.ts';
 import type { GatewayContext } from '../../context.ts';
 import { HttpError } from '../../http-errors.ts';
 import { csvHeader, csvLine, requestDetailJson, requestJson } from '../../request-json.ts';
 import { parseExportQuery, parseListQuery, requestIdOf } from '../../request-query.ts';
 import type { Executor } from '../../../db/client.ts';
+import { writeWhenReady } from '../../../lib/write-when-ready.ts';
 
 /** Rows per query of the export: large enough to amortise the query, small enough to hold. */
 const EXPORT_PAGE = 1_000;
@@ -40,8 +41,9 @@ export const requestNotFound = (id: string) =>
   new HttpError(404, `No request with id '${id.slice(0, 100)}'.`, { code: 'request_not_found', param: 'id' });
 
 /**
- * Writes every matching row, newest first, one page query at a time; each page is written
- * (waiting for the socket to drain) before the next is read. A client that leaves stops it.
+ * Writes every matching row, newest first, a page query at a time; while a page is written
+ * (waiting for the socket to drain), the next one is read, and no further. A client that
+ * leaves stops it.
  */
 async function exportRequests(db: Executor, filters: RequestFilters, format: 'csv' | 'jsonl', reply: FastifyReply): Promise<void> {
   const res = reply.raw;
@@ -56,32 +58,34 @@ async function exportRequests(db: Executor, filters: RequestFilters, format: 'cs
   res.once('close', () => {
     gone = !res.writableFinished;
   });
-  const write = (text: string) => (res.write(text) ? Promise.resolve() : new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  }));
+  const write = (text: string) => writeWhenReady(res, text);
+  let next: Promise<LogPage> | undefined;
   try {
     if (format === 'csv') await write(csvHeader());
     // Every page has the same filters: the metadata plan is decided once, not per page.
     const metadataIndexed = await metadataIndexFits(db, filters);
-    let cursor: string | undefined;
-    do {
-      const page = await listRequests(db, filters, { limit: EXPORT_PAGE, metadataIndexed, ...(cursor ? { cursor } : {}) });
+    const pageAfter = (cursor?: string) => listRequests(db, filters, { limit: EXPORT_PAGE, metadataIndexed, ...(cursor ? { cursor } : {}) });
+    // The next page is read while this one is formatted and written, so the database's work
+    // and this process's overlap (two cores, not one); at most two pages are held.
+    next = pageAfter();
+    while (next !== undefined) {
+      const page: LogPage = await next;
+      next = page.next !== undefined && !gone && !res.destroyed ? pageAfter(page.next) : undefined;
       let chunk = '';
       for (const row of page.rows) {
         const json = requestJson(row);
         chunk += format === 'csv' ? csvLine(json) : `${JSON.stringify(json)}\n`;
       }
       if (chunk !== '') await write(chunk);
-      cursor = page.next;
-    } while (cursor !== undefined && !gone && !res.destroyed);
+      if (gone || res.destroyed) {
+        // Left: the read in flight is dropped, its failure (if any) with it.
+        next?.catch(() => undefined);
+        next = undefined;
+      }
+    }
     res.end();
   } catch (err) {
+    next?.catch(() => undefined);
     // Headers are out: all that is left is to cut the download, which the client sees as incomplete.
     res.destroy(err instanceof Error ? err : new Error(String(err)));
   }
