@@ -1,0 +1,52 @@
+// Probe: does retention's statement (src/store/retention.ts, 100 rows) slow down as the rows
+// it deleted pile up unvacuumed at the old end of requests_created_at_id_idx? On a seeded
+// database (ROWS, default 1,000,000, over 60 days), with autovacuum off for `requests`:
+// 600 statements with no vacuum, then 600 with a VACUUM after every 50 (5,000 rows, as
+// migration 0002 had it; the vacuum's own time not counted). Median time per 50 statements.
+// `node_modules/.bin/node bench/probes/retention-dead-entries.ts`.
+import pg from 'pg';
+import { openBenchDatabase } from '../lib/database.ts';
+import { seedRequests } from '../lib/seed.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { findOrCreateUser } from '../../src/store/users.ts';
+import { insertApiKey } from '../../src/store/api-keys.ts';
+import { deleteRequestsBeforeSql } from '../../src/store/retention.ts';
+
+const log = (l: string) => console.log(l);
+const database = await openBenchDatabase(log);
+try {
+  const url = await database.sibling('seeded');
+  const d = openDatabase(url, { max: 2, applicationName: 'inv' });
+  const owners = [];
+  for (let i = 0; i < 10; i++) {
+    const u = await findOrCreateUser(d.db, `u${i}`);
+    const k = await insertApiKey(d.db, { userId: u.id, allowedModels: null });
+    owners.push({ userId: u.id, apiKeyId: k.id });
+  }
+  await seedRequests({ url, rows: Number(process.env.ROWS ?? 1_000_000), owners, days: 60, log });
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  await pool.query('ALTER TABLE requests SET (autovacuum_enabled = false)');
+  await pool.query('VACUUM requests');
+  const before = new Date(Date.now() - 30 * 86_400_000);
+  for (const vacuumEvery of [0, 50]) {
+    const medians: string[] = [];
+    let rows = 0;
+    for (let block = 0; block < 12; block++) {
+      const times: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const t = performance.now();
+        rows += (await d.db.execute<{ n: number }>(deleteRequestsBeforeSql(before, 100))).rows[0]!.n;
+        times.push(performance.now() - t);
+      }
+      times.sort((x, y) => x - y);
+      medians.push(times[25]!.toFixed(2));
+      if (vacuumEvery > 0) await pool.query('VACUUM requests');
+    }
+    log(`vacuum every ${vacuumEvery || 'never'}: ${rows} rows; median ms per statement by 50: ${medians.join(' ')}`);
+    await pool.query('VACUUM requests');
+  }
+  await pool.end();
+  await d.close();
+} finally {
+  await database.close();
+}
