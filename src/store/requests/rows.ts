@@ -39,7 +39,10 @@ export function uniqueSorted<T extends { requestId: string }>(items: readonly T[
 
 export { isTerminal };
 
-/** Raw SQL rows come back snake_case; this is the one place that maps them to RequestRow. */
+/**
+ * Raw SQL rows come back snake_case; this is the one place that maps them to RequestRow. (The
+ * request log reads fewer columns and maps them itself: toLoggedRequest in request-log.ts.)
+ */
 export function toRequestRow(r: Record<string, unknown>): RequestRow {
   const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
   const num = (v: unknown) => (v == null ? null : Number(v));
