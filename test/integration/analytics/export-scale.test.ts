@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../../helpers/app.ts';
+import { MAX_EXPORTS } from '../../../src/gateway/routes/admin/requests.ts';
 
 const ROWS = 100_000;
 let gw: TestGateway;
@@ -79,5 +80,35 @@ describe('export of 100,000 rows', () => {
     const after = await download('/admin/requests/export?format=csv&model=bulk-model');
     expect(after.lines).toBe(ROWS + 1);
     expect(() => process.kill(web.pid, 0)).not.toThrow();
+  }, 120_000);
+
+  it(`a third export while ${MAX_EXPORTS} run gets 503 with Retry-After; once one ends, the next is served`, async () => {
+    const open = async () => {
+      const abort = new AbortController();
+      const res = await fetch(`${web.url}/admin/requests/export?format=jsonl&model=bulk-model`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        signal: abort.signal,
+      });
+      return { res, abort };
+    };
+    // Not read: each waits for its socket to drain, so both stay running.
+    const running = [];
+    for (let i = 0; i < MAX_EXPORTS; i++) running.push(await open());
+    expect(running.map((r) => r.res.status)).toEqual(Array(MAX_EXPORTS).fill(200));
+    const refused = await open();
+    expect(refused.res.status).toBe(503);
+    expect(refused.res.headers.get('retry-after')).toBe('5');
+    expect(await refused.res.json()).toMatchObject({ error: { code: 'too_many_exports', type: expect.any(String) } });
+    running[0]!.abort.abort();
+    // The server notices the client left at its next write; then a slot is free.
+    let next = await open();
+    const until = Date.now() + 20_000;
+    while (next.res.status === 503 && Date.now() < until) {
+      await next.res.body?.cancel();
+      await new Promise((r) => setTimeout(r, 100));
+      next = await open();
+    }
+    expect(next.res.status).toBe(200);
+    for (const r of [...running.slice(1), next]) r.abort.abort();
   }, 120_000);
 });

@@ -12,14 +12,32 @@ import { writeWhenReady } from '../../../lib/write-when-ready.ts';
 
 /** Rows per query of the export: large enough to amortise the query, small enough to hold. */
 const EXPORT_PAGE = 1_000;
+/**
+ * Exports running at once in one process. Each keeps a page query in flight nearly all the
+ * time (it reads the next page while it writes one), on the pool the gateway's other reads
+ * share (10 connections): more would queue those reads behind bulk ones.
+ */
+export const MAX_EXPORTS = 2;
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export function registerRequestLogRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get('/requests', async (req) => requestLogPage(ctx.db, req.query));
+  let exporting = 0;
   app.get('/requests/export', async (req, reply) => {
     const { filters, format } = parseExportQuery(req.query);
-    await exportRequests(ctx.db, filters, format, reply);
+    if (exporting >= MAX_EXPORTS) {
+      throw new HttpError(503, `${MAX_EXPORTS} exports are running on this process. Please retry when one has finished.`, {
+        code: 'too_many_exports',
+        retryAfterSeconds: 5,
+      });
+    }
+    exporting++;
+    try {
+      await exportRequests(ctx.db, filters, format, reply);
+    } finally {
+      exporting--;
+    }
     return reply;
   });
   app.get('/requests/:id', async (req: IdRequest) => {
