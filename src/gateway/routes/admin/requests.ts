@@ -2,12 +2,13 @@
 // its bodies, and the export of every match (CSV or JSONL), streamed page by page so memory
 // stays flat however many rows match.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { findLoggedRequest, listRequests, metadataIndexFits, type LogPage, type RequestFilters } from '../../../store/request-log.ts';
+import { findLoggedRequest, listRequests, metadataIndexFits, type RequestFilters } from '../../../store/request-log.ts';
 import type { GatewayContext } from '../../context.ts';
 import { HttpError } from '../../http-errors.ts';
 import { csvHeader, csvLine, requestDetailJson, requestJson } from '../../request-json.ts';
 import { parseExportQuery, parseListQuery, requestIdOf } from '../../request-query.ts';
 import type { Executor } from '../../../db/client.ts';
+import { forEachPageAhead } from '../../../lib/read-ahead.ts';
 import { writeWhenReady } from '../../../lib/write-when-ready.ts';
 
 /** Rows per query of the export: large enough to amortise the query, small enough to hold. */
@@ -77,33 +78,25 @@ async function exportRequests(db: Executor, filters: RequestFilters, format: 'cs
     gone = !res.writableFinished;
   });
   const write = (text: string) => writeWhenReady(res, text);
-  let next: Promise<LogPage> | undefined;
   try {
     if (format === 'csv') await write(csvHeader());
     // Every page has the same filters: the metadata plan is decided once, not per page.
     const metadataIndexed = await metadataIndexFits(db, filters);
-    const pageAfter = (cursor?: string) => listRequests(db, filters, { limit: EXPORT_PAGE, metadataIndexed, ...(cursor ? { cursor } : {}) });
-    // The next page is read while this one is formatted and written, so the database's work
-    // and this process's overlap (two cores, not one); at most two pages are held.
-    next = pageAfter();
-    while (next !== undefined) {
-      const page: LogPage = await next;
-      next = page.next !== undefined && !gone && !res.destroyed ? pageAfter(page.next) : undefined;
-      let chunk = '';
-      for (const row of page.rows) {
-        const json = requestJson(row);
-        chunk += format === 'csv' ? csvLine(json) : `${JSON.stringify(json)}\n`;
-      }
-      if (chunk !== '') await write(chunk);
-      if (gone || res.destroyed) {
-        // Left: the read in flight is dropped, its failure (if any) with it.
-        next?.catch(() => undefined);
-        next = undefined;
-      }
-    }
+    await forEachPageAhead(
+      (cursor) => listRequests(db, filters, { limit: EXPORT_PAGE, metadataIndexed, ...(cursor ? { cursor } : {}) }),
+      (page) => page.next,
+      async (page) => {
+        let chunk = '';
+        for (const row of page.rows) {
+          const json = requestJson(row);
+          chunk += format === 'csv' ? csvLine(json) : `${JSON.stringify(json)}\n`;
+        }
+        if (chunk !== '') await write(chunk);
+        return !gone && !res.destroyed;
+      },
+    );
     res.end();
   } catch (err) {
-    next?.catch(() => undefined);
     // Headers are out: all that is left is to cut the download, which the client sees as incomplete.
     res.destroy(err instanceof Error ? err : new Error(String(err)));
   }
