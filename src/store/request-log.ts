@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { RequestRow } from '../db/schema/index.ts';
-import { toRequestRow } from './requests/rows.ts';
+import { toLoggedFields, toRequestRow, type LoggedFields } from './requests/rows.ts';
 
 /**
  * The request log (DESIGN 12): filtered, newest first, paged by a (created_at, id) cursor that
@@ -33,16 +33,8 @@ export interface RequestFilters {
   q?: string;
 }
 
-/**
- * A row of the log: the fields a list and the export show (DESIGN 12), with its owner's name.
- * Not the whole row: the export reads millions of them, and each column not shown (a dozen
- * timestamps among them) cost parsing time for nothing.
- */
-export type LoggedRequest = Pick<RequestRow,
-  | 'id' | 'state' | 'endpoint' | 'model' | 'serviceTier' | 'servedServiceTier' | 'background' | 'store' | 'createdBy'
-  | 'apiKeyId' | 'responseStatus' | 'error' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'cachedTokens'
-  | 'reasoningTokens' | 'durationMs' | 'ttftMs' | 'queueDelayMs' | 'finishReason' | 'upstreamModel' | 'metadata'
-  | 'endUser' | 'previousRequestId' | 'createdAt'> & { userName: string | null };
+/** A row of the log: the fields a list and the export show (DESIGN 12), with its owner's name. */
+export type LoggedRequest = LoggedFields & { userName: string | null };
 
 export interface LogPage {
   rows: LoggedRequest[];
@@ -62,46 +54,11 @@ const STATUS_SQL: Record<RequestStatus, SQL> = {
   in_progress: sql`r.state = 'processing'`,
 };
 
-// The columns of a LoggedRequest, read by toLoggedRequest below.
+// The columns of LoggedFields (requests/rows.ts), and no others.
 const LIST_COLUMNS = sql.raw(`r.id, r.state, r.endpoint, r.model, r.service_tier, r.served_service_tier, r.background,
   r.store, r.created_by, r.api_key_id, r.response_status, r.error, r.prompt_tokens, r.completion_tokens, r.total_tokens,
   r.cached_tokens, r.reasoning_tokens, r.duration_ms, r.ttft_ms, r.queue_delay_ms, r.finish_reason, r.upstream_model,
   r.metadata, r.end_user, r.previous_request_id, r.created_at`);
-
-const numOrNull = (v: unknown) => (v == null ? null : Number(v));
-
-/** A row of LIST_COLUMNS (snake_case, as pg returns it) and `user_name`. */
-function toLoggedRequest(r: Record<string, unknown>): LoggedRequest {
-  return {
-    id: r.id as string,
-    state: r.state as RequestRow['state'],
-    endpoint: r.endpoint as string,
-    model: r.model as string,
-    serviceTier: r.service_tier as RequestRow['serviceTier'],
-    servedServiceTier: (r.served_service_tier as string | null) ?? null,
-    background: r.background as boolean,
-    store: r.store as boolean,
-    createdBy: r.created_by as string,
-    apiKeyId: (r.api_key_id as string | null) ?? null,
-    responseStatus: (r.response_status as number | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    promptTokens: (r.prompt_tokens as number | null) ?? null,
-    completionTokens: (r.completion_tokens as number | null) ?? null,
-    totalTokens: (r.total_tokens as number | null) ?? null,
-    cachedTokens: numOrNull(r.cached_tokens),
-    reasoningTokens: numOrNull(r.reasoning_tokens),
-    durationMs: numOrNull(r.duration_ms),
-    ttftMs: numOrNull(r.ttft_ms),
-    queueDelayMs: numOrNull(r.queue_delay_ms),
-    finishReason: (r.finish_reason as string | null) ?? null,
-    upstreamModel: (r.upstream_model as string | null) ?? null,
-    metadata: (r.metadata as Record<string, string> | null) ?? null,
-    endUser: (r.end_user as string | null) ?? null,
-    previousRequestId: (r.previous_request_id as string | null) ?? null,
-    createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
-    userName: (r.user_name as string | null) ?? null,
-  };
-}
 
 /** `%`, `_` and `\` taken literally in a LIKE pattern. */
 function likeLiteral(text: string): string {
@@ -240,7 +197,7 @@ export async function listRequests(
   const page = more ? raw.slice(0, limit) : raw;
   const last = page[page.length - 1];
   return {
-    rows: page.map(toLoggedRequest),
+    rows: page.map((r) => ({ ...toLoggedFields(r), userName: (r.user_name as string | null) ?? null })),
     ...(more && last ? { next: encodeCursor(String(last.cursor_at), String(last.id)) } : {}),
   };
 }

@@ -39,27 +39,59 @@ export function uniqueSorted<T extends { requestId: string }>(items: readonly T[
 
 export { isTerminal };
 
+/** The fields of a request that the request log shows (request-log.ts reads only their columns). */
+export type LoggedFields = Pick<RequestRow,
+  | 'id' | 'state' | 'endpoint' | 'model' | 'serviceTier' | 'servedServiceTier' | 'background' | 'store' | 'createdBy'
+  | 'apiKeyId' | 'responseStatus' | 'error' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'cachedTokens'
+  | 'reasoningTokens' | 'durationMs' | 'ttftMs' | 'queueDelayMs' | 'finishReason' | 'upstreamModel' | 'metadata'
+  | 'endUser' | 'previousRequestId' | 'createdAt'>;
+
+const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
+const num = (v: unknown) => (v == null ? null : Number(v));
+
 /**
- * Raw SQL rows come back snake_case; this is the one place that maps them to RequestRow. (The
- * request log reads fewer columns and maps them itself: toLoggedRequest in request-log.ts.)
+ * Raw SQL rows come back snake_case; this and toRequestRow below are the one place that maps
+ * them. The log's fields alone serve the request log, whose export reads millions of rows and
+ * so selects (and parses) only the columns it shows.
  */
-export function toRequestRow(r: Record<string, unknown>): RequestRow {
-  const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
-  const num = (v: unknown) => (v == null ? null : Number(v));
+export function toLoggedFields(r: Record<string, unknown>): LoggedFields {
   return {
     id: r.id as string,
-    batchId: r.batch_id as string,
     state: r.state as RequestRow['state'],
     endpoint: r.endpoint as string,
     model: r.model as string,
     serviceTier: r.service_tier as RequestRow['serviceTier'],
+    servedServiceTier: (r.served_service_tier as string | null) ?? null,
     background: r.background as boolean,
-    body: r.body as string,
+    store: r.store === undefined ? true : (r.store as boolean),
     createdBy: r.created_by as string,
     apiKeyId: (r.api_key_id as string | null) ?? null,
     responseStatus: (r.response_status as number | null) ?? null,
-    responseBody: (r.response_body as string | null) ?? null,
     error: (r.error as string | null) ?? null,
+    promptTokens: (r.prompt_tokens as number | null) ?? null,
+    completionTokens: (r.completion_tokens as number | null) ?? null,
+    totalTokens: (r.total_tokens as number | null) ?? null,
+    cachedTokens: num(r.cached_tokens),
+    reasoningTokens: num(r.reasoning_tokens),
+    durationMs: num(r.duration_ms),
+    ttftMs: num(r.ttft_ms),
+    queueDelayMs: num(r.queue_delay_ms),
+    finishReason: (r.finish_reason as string | null) ?? null,
+    upstreamModel: (r.upstream_model as string | null) ?? null,
+    metadata: (r.metadata as Record<string, string> | null) ?? null,
+    endUser: (r.end_user as string | null) ?? null,
+    previousRequestId: (r.previous_request_id as string | null) ?? null,
+    createdAt: date(r.created_at)!,
+  };
+}
+
+/** A whole request row (`r.*` or RETURNING *). */
+export function toRequestRow(r: Record<string, unknown>): RequestRow {
+  return {
+    ...toLoggedFields(r),
+    batchId: r.batch_id as string,
+    body: r.body as string,
+    responseBody: (r.response_body as string | null) ?? null,
     retryAttempt: r.retry_attempt as number,
     notBefore: date(r.not_before),
     claimedAt: date(r.claimed_at),
@@ -69,28 +101,12 @@ export function toRequestRow(r: Record<string, unknown>): RequestRow {
     canceledAt: date(r.canceled_at),
     deletedAt: date(r.deleted_at),
     expiresAt: date(r.expires_at),
-    promptTokens: (r.prompt_tokens as number | null) ?? null,
-    completionTokens: (r.completion_tokens as number | null) ?? null,
-    totalTokens: (r.total_tokens as number | null) ?? null,
     responseSize: r.response_size == null ? null : Number(r.response_size),
-    previousRequestId: (r.previous_request_id as string | null) ?? null,
-    store: r.store === undefined ? true : (r.store as boolean),
     receivedAt: date(r.received_at),
     upstreamStartedAt: date(r.upstream_started_at),
     firstByteAt: date(r.first_byte_at),
     finishedAt: date(r.finished_at),
-    durationMs: num(r.duration_ms),
-    ttftMs: num(r.ttft_ms),
-    queueDelayMs: num(r.queue_delay_ms),
-    cachedTokens: num(r.cached_tokens),
-    reasoningTokens: num(r.reasoning_tokens),
-    finishReason: (r.finish_reason as string | null) ?? null,
-    servedServiceTier: (r.served_service_tier as string | null) ?? null,
-    upstreamModel: (r.upstream_model as string | null) ?? null,
-    metadata: (r.metadata as Record<string, string> | null) ?? null,
-    endUser: (r.end_user as string | null) ?? null,
     searchText: (r.search_text as string | null) ?? null,
-    createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
   };
 }
