@@ -6,24 +6,13 @@
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { openBenchDatabase } from '../lib/database.ts';
-import { seedRequests } from '../lib/seed.ts';
-import { openDatabase } from '../../src/db/client.ts';
-import { findOrCreateUser } from '../../src/store/users.ts';
-import { insertApiKey } from '../../src/store/api-keys.ts';
+import { seededProbeDatabase } from './seeded-database.ts';
 import { deleteRequestsBeforeSql } from '../../src/store/retention.ts';
 
 const log = (l: string) => console.log(l);
 const database = await openBenchDatabase(log);
 try {
-  const url = await database.sibling('seeded');
-  const d = openDatabase(url, { max: 2, applicationName: 'inv' });
-  const owners = [];
-  for (let i = 0; i < 10; i++) {
-    const u = await findOrCreateUser(d.db, `u${i}`);
-    const k = await insertApiKey(d.db, { userId: u.id, allowedModels: null });
-    owners.push({ userId: u.id, apiKeyId: k.id });
-  }
-  await seedRequests({ url, rows: Number(process.env.ROWS ?? 1_000_000), owners, days: 60, log });
+  const { url, d } = await seededProbeDatabase(database, log);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const before = new Date(Date.now() - 30 * 86_400_000);
   const noLock = (before: Date, limit: number) => sql`
