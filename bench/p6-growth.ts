@@ -6,7 +6,7 @@
 // load without it, repetitions alternating.
 import type pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
-import { applyRetention } from '../src/jobs/handlers/sweep.ts';
+import { applyRetention, type Retained } from '../src/jobs/handlers/sweep.ts';
 import { chatBody, call, gatewayTarget, openLoop } from './lib/load.ts';
 import type { Role } from './lib/processes.ts';
 import { median, medianQuantiles, quantiles, sleep, type Quantiles } from './lib/stats.ts';
@@ -70,7 +70,9 @@ export interface RetentionResult {
   p99_ratio: number;
   deleted_rows: number;
   deleted_per_s: number;
-  runs: { without: Quantiles; with: Quantiles; deleted: number }[];
+  /** Minute rows of the usage rollups retention deleted alongside (hour and day rows stay). */
+  deleted_minute_rollups: number;
+  runs: { without: Quantiles; with: Quantiles; deleted: number; minute_rollups_deleted: number }[];
   lost: number;
 }
 
@@ -86,6 +88,7 @@ export async function runRetentionUnderLoad(opts: {
   const runs: RetentionResult['runs'] = [];
   let lost = 0;
   let deletedRows = 0;
+  let deletedMinuteRollups = 0;
   let deletingMs = 0;
   try {
     // Warm-up: the web role on the seeded database has served little so far.
@@ -93,9 +96,9 @@ export async function runRetentionUnderLoad(opts: {
     lost += (await verifyTracked(opts.gateway.db, (await openLoop(target, 500, 3_000)).samples, 30_000)).lost;
     for (let rep = 0; rep < opts.reps; rep++) {
       const got: Partial<Record<'with' | 'without', Quantiles>> = {};
-      let deleted = 0;
+      let deleted: Retained = { requests: 0, minuteRollups: 0 };
       for (const mode of rep % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
-        let retention: Promise<number> | undefined;
+        let retention: Promise<Retained> | undefined;
         const t = performance.now();
         // The sweep starts with the load and is given the load's length as its budget.
         if (mode === 'with') retention = applyRetention(db.db, { retentionDays: opts.retentionDays, budgetMs: opts.rateMs });
@@ -108,9 +111,13 @@ export async function runRetentionUnderLoad(opts: {
         got[mode] = quantiles(samples.map((s) => s.latencyMs));
         await sleep(300);
       }
-      deletedRows += deleted;
-      runs.push({ without: got.without!, with: got.with!, deleted });
-      opts.log(`retention rep ${rep + 1}: p99 ${got.with!.p99_ms.toFixed(2)} ms with, ${got.without!.p99_ms.toFixed(2)} ms without; ${deleted} rows deleted`);
+      deletedRows += deleted.requests;
+      deletedMinuteRollups += deleted.minuteRollups;
+      runs.push({ without: got.without!, with: got.with!, deleted: deleted.requests, minute_rollups_deleted: deleted.minuteRollups });
+      opts.log(
+        `retention rep ${rep + 1}: p99 ${got.with!.p99_ms.toFixed(2)} ms with, ${got.without!.p99_ms.toFixed(2)} ms without; ` +
+          `${deleted.requests} rows and ${deleted.minuteRollups} minute rollups deleted`,
+      );
     }
   } finally {
     await target.pool.close();
@@ -122,6 +129,7 @@ export async function runRetentionUnderLoad(opts: {
     with: medianQuantiles(runs.map((r) => r.with)),
     p99_ratio: median(runs.map((r) => r.with.p99_ms / r.without.p99_ms)),
     deleted_rows: deletedRows,
+    deleted_minute_rollups: deletedMinuteRollups,
     deleted_per_s: deletingMs > 0 ? (deletedRows * 1000) / deletingMs : 0,
     runs,
     lost,

@@ -313,6 +313,7 @@ const result = {
     with: rq(retention.with),
     p99_ratio: r(retention.p99_ratio, 3),
     deleted_rows: retention.deleted_rows,
+    deleted_minute_rollups: retention.deleted_minute_rollups,
     deleted_per_s: r(retention.deleted_per_s, 0),
     runs: retention.runs,
     lost: retention.lost,

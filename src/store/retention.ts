@@ -5,7 +5,8 @@ import type { Executor } from '../db/client.ts';
  * Retention (DESIGN 12): finished request rows older than the cut-off are deleted, at most
  * `limit` per statement, oldest first, with their batches of one (a batch holds exactly one
  * request today; a Batch API would delete a batch once its last request goes). The usage
- * rollups are not touched (their triggers do not fire on DELETE), so usage survives the rows.
+ * rollups are not touched (their triggers do not fire on DELETE), so usage survives the rows;
+ * retention prunes only their minute rows, by itself (deleteMinuteRollupsBefore).
  * Rows another statement holds are skipped, never waited for. Returns the rows deleted.
  */
 export async function deleteRequestsBefore(db: Executor, before: Date, limit: number): Promise<number> {

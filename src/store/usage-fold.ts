@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db, Executor, Tx } from '../db/client.ts';
 
 /**
  * Folds pending usage contributions (appended by the triggers of migration 0007 as records
@@ -11,8 +11,7 @@ import type { Db } from '../db/client.ts';
  */
 export async function foldPendingUsage(db: Db, maxRows = FOLD_BATCH): Promise<number> {
   return db.transaction(async (tx) => {
-    const lock = await tx.execute<{ got: boolean }>(sql`SELECT pg_try_advisory_xact_lock(hashtextextended('volley:usage-fold', 0)) AS got`);
-    if (!lock.rows[0]?.got) return 0;
+    if (!(await tryRollupLock(tx))) return 0;
     const result = await tx.execute<{ n: number }>(sql`
       WITH moved AS (
         DELETE FROM usage_pending WHERE ctid = ANY(ARRAY(SELECT ctid FROM usage_pending LIMIT ${maxRows})) RETURNING *
@@ -62,3 +61,48 @@ const ADD = sql.raw(`
   latency_hist = volley_hist_add(t.latency_hist, excluded.latency_hist),
   ttft_hist = volley_hist_add(t.ttft_hist, excluded.ttft_hist),
   queue_hist = volley_hist_add(t.queue_hist, excluded.queue_hist)`);
+
+/** The rollups' one-writer lock, held to the end of the transaction; false when another holds it. */
+async function tryRollupLock(tx: Tx): Promise<boolean> {
+  const lock = await tx.execute<{ got: boolean }>(sql`SELECT pg_try_advisory_xact_lock(hashtextextended('volley:usage-fold', 0)) AS got`);
+  return lock.rows[0]?.got === true;
+}
+
+/** The two rollup tables, each with minute, hour and day rows. */
+export const ROLLUP_TABLES = ['usage_rollups', 'usage_rollups_by_key'] as const;
+
+/**
+ * Retention of minute buckets: deletes one table's minute rows that start before `before`, at
+ * most `limit` per call, oldest first (a range of the primary key, which leads with
+ * granularity and bucket_start). Hour and day rows are kept for ever. A minute row may stand
+ * for a single request, so minute rows kept past the requests they count would keep much of
+ * what retention frees; an hour row stands for up to 60 of them.
+ * Under the fold's lock, so the rollups keep one writer at a time (no deadlock between a
+ * fold's upserts and these deletes); while a fold holds it this returns 0, and the next sweep
+ * goes on. Returns the rows deleted.
+ */
+export async function deleteMinuteRollupsBefore(
+  db: Executor,
+  table: (typeof ROLLUP_TABLES)[number],
+  before: Date,
+  limit: number,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    if (!(await tryRollupLock(tx))) return 0;
+    const result = await tx.execute<{ n: number }>(deleteMinuteRollupsBeforeSql(table, before, limit));
+    return result.rows[0]?.n ?? 0;
+  });
+}
+
+/** The statement of deleteMinuteRollupsBefore. */
+export function deleteMinuteRollupsBeforeSql(table: (typeof ROLLUP_TABLES)[number], before: Date, limit: number): SQL {
+  const t = sql.identifier(table);
+  return sql`
+    WITH gone AS (
+      DELETE FROM ${t} WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM ${t} WHERE granularity = 'minute' AND bucket_start < ${before.toISOString()}::timestamptz
+        ORDER BY granularity, bucket_start LIMIT ${limit}))
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM gone`;
+}

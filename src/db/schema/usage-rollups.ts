@@ -9,7 +9,8 @@ import { bigint, integer, pgTable, primaryKey, smallint, text, timestamp, uuid }
  * so, deleting what it folded in the same transaction (store/usage-fold.ts). So each record
  * counts exactly once, and the records' own writes never wait on a shared rollup row.
  * /admin/usage reads the rollups plus what is still pending, never the raw rows, so a month
- * costs a few hundred rows. Retention deletes requests, never rollups.
+ * costs a few hundred rows. Retention deletes old requests and the minute rows of their time
+ * (store/usage-fold.ts), never hour or day rows.
  *
  * Two families: `usage_rollups` by model, tier, endpoint and error class (what most views
  * group by), and `usage_rollups_by_key` with the user and key as well (any group_by that

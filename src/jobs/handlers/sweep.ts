@@ -2,6 +2,7 @@ import { deleteRequestsBefore } from '../../store/retention.ts';
 import type { Executor } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
 import { deleteExpiredIdempotencyKeys } from '../../store/idempotency-keys.ts';
+import { deleteMinuteRollupsBefore, ROLLUP_TABLES } from '../../store/usage-fold.ts';
 import { failAbandonedBackgroundRequests, failLostRealtimeRequests } from '../../store/requests/sweep.ts';
 import { QUEUE_OPTIONS, QUEUES, type SweepPayload } from '../definitions.ts';
 import type { BatchHandler, Outcome } from '../run.ts';
@@ -92,29 +93,47 @@ export const RETENTION_BUDGET_MS = 20_000;
 const RETENTION_REST_FACTOR = 9;
 const RETENTION_PAUSE_MS = 20;
 
+/** What one sweep's retention deleted: request rows, and minute rows of the usage rollups. */
+export interface Retained {
+  requests: number;
+  minuteRollups: number;
+}
+
 /**
- * Retention (RETENTION_DAYS): deletes finished rows older than the cut-off in bounded
- * statements, resting between them, for at most RETENTION_BUDGET_MS per sweep. A backlog
- * (the first run on a large table) is worked off over several sweeps, never in one DELETE.
+ * Retention (RETENTION_DAYS): deletes finished rows older than the cut-off, and the rollups'
+ * minute rows of before it (hour and day rows stay), in bounded statements, resting between
+ * them, for at most RETENTION_BUDGET_MS per sweep. The three deletes (requests, then each
+ * rollup table) take turns, so a backlog of one does not hold back the others; one that
+ * deletes less than a batch is done for this sweep. A backlog (the first run on a large
+ * table) is worked off over several sweeps, never in one DELETE.
  */
 export async function applyRetention(
   db: Executor,
   opts: { retentionDays: number; logger?: Logger; budgetMs?: number; batch?: number; now?: Date },
-): Promise<number> {
+): Promise<Retained> {
   const before = new Date((opts.now ?? new Date()).getTime() - opts.retentionDays * 86_400_000);
   const batch = opts.batch ?? RETENTION_BATCH;
   const deadline = Date.now() + (opts.budgetMs ?? RETENTION_BUDGET_MS);
-  let deleted = 0;
-  for (;;) {
+  const retained: Retained = { requests: 0, minuteRollups: 0 };
+  const deletes: { of: keyof Retained; run: () => Promise<number> }[] = [
+    { of: 'requests', run: () => deleteRequestsBefore(db, before, batch) },
+    ...ROLLUP_TABLES.map((table) => ({ of: 'minuteRollups' as const, run: () => deleteMinuteRollupsBefore(db, table, before, batch) })),
+  ];
+  while (deletes.length > 0 && Date.now() < deadline) {
+    const next = deletes.shift()!;
     const started = performance.now();
-    const n = await deleteRequestsBefore(db, before, batch);
-    deleted += n;
-    if (n < batch || Date.now() >= deadline) break;
+    const n = await next.run();
+    retained[next.of] += n;
+    if (n < batch) continue;
+    deletes.push(next);
+    if (Date.now() >= deadline) break;
     const rest = Math.max(RETENTION_PAUSE_MS, (performance.now() - started) * RETENTION_REST_FACTOR);
     await new Promise((resolve) => setTimeout(resolve, rest));
   }
-  if (deleted > 0) opts.logger?.info({ component: 'retention', deleted, before: before.toISOString() }, 'old requests deleted');
-  return deleted;
+  if (retained.requests + retained.minuteRollups > 0) {
+    opts.logger?.info({ component: 'retention', ...retained, before: before.toISOString() }, 'old requests and minute rollups deleted');
+  }
+  return retained;
 }
 
 /** The `sweep` queue's handler: one sweep per fetch, however many scheduled jobs it holds. */
@@ -125,10 +144,16 @@ export function sweepHandler(db: Executor, staleAfterMs: number, retentionDays?:
     // Idempotency-Keys past their 24 hours, in bounded batches.
     let keys = 0;
     for (let n = SWEEP_BATCH; n === SWEEP_BATCH; keys += n) n = await deleteExpiredIdempotencyKeys(db, SWEEP_BATCH);
-    const retained = retentionDays === undefined ? 0 : await applyRetention(db, { retentionDays, logger: log });
+    const retained = retentionDays === undefined ? undefined : await applyRetention(db, { retentionDays, logger: log });
     const outcome: Outcome = {
       status: 'completed',
-      output: { trackingLost: trackingLost.length, expired: expired.length, idempotencyKeys: keys, deleted: retained },
+      output: {
+        trackingLost: trackingLost.length,
+        expired: expired.length,
+        idempotencyKeys: keys,
+        deleted: retained?.requests ?? 0,
+        minuteRollupsDeleted: retained?.minuteRollups ?? 0,
+      },
     };
     return new Map(jobs.map((job) => [job.id, outcome]));
   };

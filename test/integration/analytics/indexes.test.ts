@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyRetention } from '../../../src/jobs/handlers/sweep.ts';
 import { deleteRequestsBeforeSql } from '../../../src/store/retention.ts';
+import { deleteMinuteRollupsBeforeSql, foldPendingUsage, ROLLUP_TABLES } from '../../../src/store/usage-fold.ts';
 import { encodeCursor, listRequests, requestPageSql, type RequestFilters } from '../../../src/store/request-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 
@@ -32,12 +33,15 @@ beforeAll(async () => {
                            completed_at, received_at, created_at, metadata)
      SELECT gen_random_uuid(), n.id, 'completed', '/v1/chat/completions', 'model-' || (n.i % 4), '{}',
             CASE WHEN n.i % 10 = 0 THEN $1::uuid ELSE gen_random_uuid() END, CASE WHEN n.i % 10 = 0 THEN $2::uuid END, 200, '{}',
-            now() - interval '10 days' - n.i * interval '1 minute', now() - interval '10 days', now() - interval '10 days' - n.i * interval '1 minute',
+            now() - interval '10 days' - n.i * interval '1 minute', now() - interval '10 days' - n.i * interval '1 minute',
+            now() - interval '10 days' - n.i * interval '1 minute',
             CASE WHEN n.i IN (7, 777, 7777) THEN '{"team": "rare"}'::jsonb WHEN n.i > 19900 THEN '{"team": "old"}'::jsonb WHEN n.i % 5 = 0 THEN '{"team": "common"}'::jsonb END
      FROM n`,
     [user, key],
   );
-  await t.pool.query('ANALYZE requests, batches, users');
+  // Their usage rollups: 20,000 minutes, so minute rows by the ten thousand in each table.
+  expect(await foldPendingUsage(t.db)).toBe(20_000);
+  await t.pool.query('ANALYZE requests, batches, users, usage_rollups, usage_rollups_by_key');
 });
 afterAll(async () => t?.drop());
 
@@ -107,11 +111,36 @@ it('retention deletes the rows it locked by their tuple ids, not by a second pro
   expect(plan).not.toContain('"Index Name":"requests_pkey"');
 });
 
-it('retention deletes old rows and their batches', async () => {
+it.each(ROLLUP_TABLES)("retention's oldest minute rows of %s come off the primary key in order, without a sort", async (table) => {
+  const plan = await planOf(deleteMinuteRollupsBeforeSql(table, new Date(Date.now() - 5 * 86_400_000), 500));
+  expect(plan).not.toMatch(/"Node Type":\s*"(Sort|Incremental Sort)"/);
+  expect(plan).toContain(`"Index Name":"${table}_pk"`);
+  expect(plan).toMatch(/"Node Type":\s*"Tid Scan"/);
+});
+
+it('retention deletes old rows and their batches, and minute rollups but not hour or day ones', async () => {
+  const rollups = async () =>
+    (
+      await t.pool.query<{ t: string; g: string; n: number }>(
+        `SELECT 'coarse' AS t, granularity AS g, sum(requests)::int AS n FROM usage_rollups GROUP BY 2
+         UNION ALL SELECT 'by_key', granularity, sum(requests)::int FROM usage_rollups_by_key GROUP BY 2 ORDER BY 1, 2`,
+      )
+    ).rows;
+  expect(await rollups()).toEqual(
+    ['by_key', 'coarse'].flatMap((table) => ['day', 'hour', 'minute'].map((g) => ({ t: table, g, n: 20_000 }))),
+  );
   const deleted = await applyRetention(t.db, { retentionDays: 5, batch: 2_000, budgetMs: 60_000 });
-  expect(deleted).toBe(20_000);
+  expect(deleted.requests).toBe(20_000);
   const { rows } = await t.pool.query<{ r: number; b: number }>(
     `SELECT (SELECT count(*) FROM requests)::int AS r, (SELECT count(*) FROM batches)::int AS b`,
   );
   expect(rows[0]).toEqual({ r: 0, b: 0 });
+  const { rows: minutes } = await t.pool.query<{ n: number }>(
+    `SELECT (SELECT count(*) FROM usage_rollups WHERE granularity = 'minute') + (SELECT count(*) FROM usage_rollups_by_key WHERE granularity = 'minute') AS n`,
+  );
+  expect(deleted.minuteRollups).toBeGreaterThan(20_000);
+  expect(Number(minutes[0]!.n)).toBe(0);
+  expect(await rollups()).toEqual(
+    ['by_key', 'coarse'].flatMap((table) => ['day', 'hour'].map((g) => ({ t: table, g, n: 20_000 }))),
+  );
 });

@@ -40,6 +40,18 @@ async function usage(query: string, key?: string): Promise<Usage> {
   return (await res.json()) as Usage;
 }
 
+/**
+ * Folds until nothing is pending. The worker folds every second as well, and a fold returns 0
+ * also when the worker's fold holds the lock, so this folds until none is left.
+ */
+async function foldAll(): Promise<number> {
+  const pending = async () => (await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_pending`)).rows[0].n as number;
+  for (let i = 0; i < 100 && (await pending()) > 0; i++) {
+    if ((await foldPendingUsage(gw.t.db)) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return pending();
+}
+
 const range = () => `from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
 
 /** The raw rows of the seed, for token sums and exact percentiles. */
@@ -211,11 +223,39 @@ describe('rollups as rows change', () => {
     expect(before.days).toHaveLength(2);
 
     // Batches of 10: three statements for the 25 rows older than 5 days; the 3-day-old ones stay.
+    expect(await foldAll()).toBe(0);
+    const granularities = async (table: string) =>
+      (
+        await gw.t.pool.query<{ g: string; old: boolean; n: number }>(
+          `SELECT granularity AS g, bucket_start < now() - interval '5 days' AS old, sum(requests)::int AS n
+           FROM ${table} WHERE model = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+          [model],
+        )
+      ).rows;
+    const everyBucket = [
+      { g: 'day', old: false, n: 2 }, { g: 'day', old: true, n: 25 },
+      { g: 'hour', old: false, n: 2 }, { g: 'hour', old: true, n: 25 },
+      { g: 'minute', old: false, n: 2 }, { g: 'minute', old: true, n: 25 },
+    ];
+    for (const table of ['usage_rollups', 'usage_rollups_by_key']) expect(await granularities(table)).toEqual(everyBucket);
+    const tenDaysAgo = `from=${new Date(Date.now() - 11 * 86_400_000).toISOString()}&to=${new Date(Date.now() - 9 * 86_400_000).toISOString()}`;
+    const countIn = async (query: string) =>
+      (await usage(query)).data.filter((p) => p.group.model === model).reduce((n, p) => n + p.requests, 0);
+    expect(await countIn(`${tenDaysAgo}&bucket=minute&group_by=model`)).toBe(25);
+
     const deleted = await applyRetention(gw.t.db, { retentionDays: 5, batch: 10 });
-    expect(deleted).toBeGreaterThanOrEqual(25);
+    expect(deleted.requests).toBeGreaterThanOrEqual(25);
     const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE model = $1`, [model]);
     expect(rows[0].n).toBe(2);
     expect(await total(model)).toEqual(before);
+    // The minute rows of before the cut-off went with the requests, in both tables; hour and
+    // day rows stay, and so do the minute rows of the 3-day-old requests.
+    expect(deleted.minuteRollups).toBeGreaterThanOrEqual(2);
+    const kept = everyBucket.filter((b) => b.g !== 'minute' || !b.old);
+    for (const table of ['usage_rollups', 'usage_rollups_by_key']) expect(await granularities(table)).toEqual(kept);
+    expect(await countIn(`${tenDaysAgo}&bucket=minute&group_by=model`)).toBe(0);
+    expect(await countIn(`${tenDaysAgo}&bucket=hour&group_by=model`)).toBe(25);
+    expect(await countIn(`${tenDaysAgo}&bucket=hour&group_by=model,user`)).toBe(25);
     // The seed's rows are today's: untouched.
     const { rows: recent } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM requests WHERE id = ANY($1)`, [seed.requests.map((r) => r.id)]);
     expect(recent[0].n).toBe(seed.requests.length);
@@ -258,13 +298,8 @@ describe('the fold', () => {
   it('moves pending contributions into the rollups without changing any answer, each once', async () => {
     const query = `from=2000-01-01&to=${new Date(Date.now() + 60_000).toISOString()}&bucket=day&group_by=model,user,api_key,service_tier,endpoint`;
     const before = await usage(query);
-    // The worker folds every second; fold the rest now and check nothing is left or doubled.
-    // A fold returns 0 also when the worker's fold holds the lock, so fold until none is left.
-    const pending = async () => (await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_pending`)).rows[0].n as number;
-    for (let i = 0; i < 100 && (await pending()) > 0; i++) {
-      if ((await foldPendingUsage(gw.t.db)) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await pending()).toBe(0);
+    // Fold what the worker has not yet, and check nothing is left or doubled.
+    expect(await foldAll()).toBe(0);
     expect(await usage(query)).toEqual(before);
     expect(await foldPendingUsage(gw.t.db)).toBe(0);
     expect(await usage(query)).toEqual(before);
