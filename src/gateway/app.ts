@@ -17,6 +17,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerResponseRoutes } from './routes/responses.ts';
 import { createCompletionTracker } from './tracking.ts';
+import { FailedAttempts } from './failed-attempts.ts';
 import { HeldRequests } from './held-requests.ts';
 import { LEASE_MS } from './idempotency.ts';
 import { ByteBudget } from '../lib/byte-budget.ts';
@@ -39,6 +40,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     readiness: deps.readiness ?? databaseReadiness(deps.db),
     held: new HeldRequests(),
     budget: new ByteBudget(deps.limits?.memoryBytes ?? GATEWAY_LIMITS.memoryBytes),
+    adminAttempts: new FailedAttempts(),
   };
   ctx.held.start(deps.db, { staleAfterMs: parseDuration(deps.config.REALTIME_STALE_AFTER)!, leaseMs: LEASE_MS, log: logger });
 

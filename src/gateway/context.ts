@@ -11,6 +11,7 @@ import type { ModelCatalog } from '../upstream/model-catalog.ts';
 import type { UpstreamProxy } from '../upstream/proxy.ts';
 import type { KeyCache } from './auth.ts';
 import type { ByteBudget } from '../lib/byte-budget.ts';
+import type { FailedAttempts } from './failed-attempts.ts';
 import type { HeldRequests } from './held-requests.ts';
 import type { CompletionTracker } from './tracking.ts';
 
@@ -100,4 +101,6 @@ export interface GatewayContext extends GatewayDeps {
   /** Bytes held for requests in flight; admission is refused (503) when it is spent. */
   budget: ByteBudget;
   readiness: () => Promise<Readiness>;
+  /** Wrong admin tokens per client address (the admin API and the dashboard's sign-in). */
+  adminAttempts: FailedAttempts;
 }

@@ -81,8 +81,15 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: GatewayContex
             .send(envelope(415, 'Sign in with the form: a body of type application/x-www-form-urlencoded with a "token" field.', 'unsupported_media_type'));
         }
         const next = safeNext(req.body.get('next') ?? undefined) ?? '/dashboard';
+        const wait = ctx.adminAttempts.waitFor(req.ip);
+        if (wait > 0) {
+          ctx.logger.info({ component: 'dashboard' }, 'dashboard sign-in refused: too many wrong tokens');
+          void reply.header('retry-after', String(wait));
+          return sendHtml(reply, 429, signInPage(assets, { error: `Too many wrong tokens from this address. Try again in ${wait} s.`, next }));
+        }
         const token = req.body.get('token') ?? '';
         if (key === undefined || !tokenMatches(token)) {
+          if (key !== undefined) ctx.adminAttempts.failed(req.ip);
           const error = adminToken === undefined ? 'The dashboard is disabled: ADMIN_TOKEN is not set.' : 'That is not the admin token.';
           ctx.logger.info({ component: 'dashboard' }, 'dashboard sign-in refused');
           return sendHtml(reply, 401, signInPage(assets, { error, next }));

@@ -3,6 +3,8 @@
 // them. A cookie is sent by the browser on its own, so a cookie-authenticated mutation must
 // also carry `x-volley-dashboard: 1`: a header no other site's page can add without a CORS
 // preflight volley never grants (SameSite=Strict already keeps the cookie off such requests).
+// Wrong tokens are counted per client address (failed-attempts.ts): past ten a minute, that
+// address's tokens are refused with 429 until the minute is over.
 import type { FastifyInstance } from 'fastify';
 import { bearerMatcher } from '../../../lib/bearer.ts';
 import type { GatewayContext } from '../../context.ts';
@@ -19,7 +21,18 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   void app.register(
     async (admin) => {
       admin.addHook('onRequest', async (req) => {
-        if (isAdmin(req.headers.authorization)) return;
+        const authorization = req.headers.authorization;
+        if (authorization !== undefined) {
+          const wait = ctx.adminAttempts.waitFor(req.ip);
+          if (wait > 0) {
+            throw new HttpError(429, 'Too many wrong admin tokens from this address; try again after Retry-After seconds.', {
+              code: 'too_many_failed_attempts',
+              retryAfterSeconds: wait,
+            });
+          }
+          if (isAdmin(authorization)) return;
+          ctx.adminAttempts.failed(req.ip);
+        }
         if (!hasSession(req.headers.cookie)) {
           throw new HttpError(401, 'This endpoint needs "Authorization: Bearer <ADMIN_TOKEN>".', { code: 'invalid_admin_token' });
         }
