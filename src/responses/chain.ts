@@ -52,13 +52,24 @@ export function outputItems(responseBody: string | null): unknown[] {
   return isRecord(body) && Array.isArray(body.output) ? body.output : [];
 }
 
-/** The request body with the chain's turns as explicit input and no `previous_response_id`. */
-export function expandedRequest(chain: readonly StoredTurn[], request: Record<string, unknown>): Record<string, unknown> {
+/** What one stored turn contributes to the conversation: its input items, then its output items. */
+export function turnItems(turn: StoredTurn): unknown[] {
+  const body = parseJson(turn.body);
+  return [...inputItems(isRecord(body) ? body.input : undefined), ...outputItems(turn.responseBody)];
+}
+
+/**
+ * The request body with the chain's turns as explicit input and no `previous_response_id`.
+ * `itemsOf` gives a turn's items (turnItems by default; the gateway's keeps them parsed, as a
+ * completed turn never changes). The items are only read here, never changed.
+ */
+export function expandedRequest<T extends StoredTurn>(
+  chain: readonly T[],
+  request: Record<string, unknown>,
+  itemsOf: (turn: T) => readonly unknown[] = turnItems,
+): Record<string, unknown> {
   const items: unknown[] = [];
-  for (const turn of chain) {
-    const body = parseJson(turn.body);
-    items.push(...inputItems(isRecord(body) ? body.input : undefined), ...outputItems(turn.responseBody));
-  }
+  for (const turn of chain) items.push(...itemsOf(turn));
   items.push(...inputItems(request.input));
   const { previous_response_id: _previous, ...rest } = request;
   return { ...rest, input: items };

@@ -10,6 +10,7 @@ import { isRecord } from '../responses/json.ts';
 import { parseResponseId } from '../responses/response-id.ts';
 import { findResponseChain } from '../store/requests/chain.ts';
 import type { ModelCatalog, ModelRoute } from './model-catalog.ts';
+import { cachedTurnItems } from './turn-items-cache.ts';
 
 export interface PreparedCall {
   route: ModelRoute;
@@ -94,7 +95,7 @@ async function expandChain(
   const uuid = safeResponseId(previousId);
   if (uuid === undefined) return undefined;
   const chain = await findResponseChain(db, uuid);
-  return chainUsable(chain, owner) ? expandedRequest(chain, request) : undefined;
+  return chainUsable(chain, owner) ? expandedRequest(chain, request, cachedTurnItems) : undefined;
 }
 
 function safeResponseId(id: string): string | undefined {
