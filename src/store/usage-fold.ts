@@ -62,9 +62,12 @@ const ADD = sql.raw(`
   ttft_hist = volley_hist_add(t.ttft_hist, excluded.ttft_hist),
   queue_hist = volley_hist_add(t.queue_hist, excluded.queue_hist)`);
 
-/** The rollups' one-writer lock, held to the end of the transaction; false when another holds it. */
+/** The rollups' one-writer lock: a transaction-scoped advisory lock, deployment-wide. */
+const ROLLUP_LOCK = sql`hashtextextended('volley:usage-fold', 0)`;
+
+/** Takes the rollups' lock to the end of the transaction; false when another holds it. */
 async function tryRollupLock(tx: Tx): Promise<boolean> {
-  const lock = await tx.execute<{ got: boolean }>(sql`SELECT pg_try_advisory_xact_lock(hashtextextended('volley:usage-fold', 0)) AS got`);
+  const lock = await tx.execute<{ got: boolean }>(sql`SELECT pg_try_advisory_xact_lock(${ROLLUP_LOCK}) AS got`);
   return lock.rows[0]?.got === true;
 }
 
@@ -78,8 +81,9 @@ export const ROLLUP_TABLES = ['usage_rollups', 'usage_rollups_by_key'] as const;
  * for a single request, so minute rows kept past the requests they count would keep much of
  * what retention frees; an hour row stands for up to 60 of them.
  * Under the fold's lock, so the rollups keep one writer at a time (no deadlock between a
- * fold's upserts and these deletes); while a fold holds it this returns 0, and the next sweep
- * goes on. Returns the rows deleted.
+ * fold's upserts and these deletes). It waits for the lock: a fold holds it for one short
+ * statement, and a fold that finds retention holding it skips its turn, as it does for
+ * another fold. Returns the rows deleted.
  */
 export async function deleteMinuteRollupsBefore(
   db: Executor,
@@ -88,7 +92,7 @@ export async function deleteMinuteRollupsBefore(
   limit: number,
 ): Promise<number> {
   return db.transaction(async (tx) => {
-    if (!(await tryRollupLock(tx))) return 0;
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${ROLLUP_LOCK})`);
     const result = await tx.execute<{ n: number }>(deleteMinuteRollupsBeforeSql(table, before, limit));
     return result.rows[0]?.n ?? 0;
   });

@@ -8,7 +8,7 @@ import { bucketOf } from '../../../src/responses/histogram.ts';
 import { completeResponseIdempotent } from '../../../src/store/requests/complete.ts';
 import { createSingleRequestBatch } from '../../../src/store/requests/create.ts';
 import { failLostRealtimeRequests } from '../../../src/store/requests/sweep.ts';
-import { foldPendingUsage } from '../../../src/store/usage-fold.ts';
+import { deleteMinuteRollupsBefore, foldPendingUsage } from '../../../src/store/usage-fold.ts';
 import type { UsagePoint } from '../../../src/store/usage.ts';
 import { seedTraffic, type Seed, type SeededRequest } from '../../helpers/analytics-seed.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../../helpers/app.ts';
@@ -317,6 +317,39 @@ describe('the fold', () => {
       holder.release();
     }
     expect(await foldPendingUsage(gw.t.db)).toBeGreaterThan(0);
+  });
+
+  it("retention's delete of minute rows waits for a fold's lock rather than skipping its turn", async () => {
+    const model = `locked-${Date.now()}`;
+    await gw.t.pool.query(
+      `INSERT INTO usage_rollups (granularity, bucket_start, model, service_tier, endpoint, error_class, requests, input_tokens,
+                                  output_tokens, cached_tokens, reasoning_tokens, latency_hist, ttft_hist, queue_hist)
+       VALUES ('minute', now() - interval '400 days', $1, 'default', '/v1/responses', '', 1, 0, 0, 0, 0, '{}', '{}', '{}')`,
+      [model],
+    );
+    const holder = await gw.t.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('volley:usage-fold', 0))`);
+      const deleting = deleteMinuteRollupsBefore(gw.t.db, 'usage_rollups', new Date(Date.now() - 399 * 86_400_000), 100);
+      // Its backend waits on the advisory lock the holder has.
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await gw.t.pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()`,
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const { rows: left } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_rollups WHERE model = $1`, [model]);
+      expect(left[0].n).toBe(1);
+      await holder.query('ROLLBACK');
+      expect(await deleting).toBe(1);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+    const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_rollups WHERE model = $1`, [model]);
+    expect(rows[0].n).toBe(0);
   });
 });
 
