@@ -101,7 +101,7 @@ export function toRequestRow(r: Record<string, unknown>): RequestRow {
     canceledAt: date(r.canceled_at),
     deletedAt: date(r.deleted_at),
     expiresAt: date(r.expires_at),
-    responseSize: r.response_size == null ? null : Number(r.response_size),
+    responseSize: num(r.response_size),
     receivedAt: date(r.received_at),
     upstreamStartedAt: date(r.upstream_started_at),
     firstByteAt: date(r.first_byte_at),
