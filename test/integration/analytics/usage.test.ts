@@ -305,16 +305,29 @@ describe('the fold', () => {
     expect(await usage(query)).toEqual(before);
   });
 
-  it('a fold that another fold holds the lock for skips its turn', async () => {
+  /** The fold's lock, held by a transaction of another connection until `release()` (idempotent). */
+  async function holdFoldLock(): Promise<{ release: () => Promise<void> }> {
     const holder = await gw.t.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('volley:usage-fold', 0))`);
+    let held = true;
+    return {
+      release: async () => {
+        if (!held) return;
+        held = false;
+        await holder.query('ROLLBACK');
+        holder.release();
+      },
+    };
+  }
+
+  it('a fold that another fold holds the lock for skips its turn', async () => {
+    const lock = await holdFoldLock();
     try {
-      await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('volley:usage-fold', 0))`);
       await gw.t.pool.query(`INSERT INTO usage_pending SELECT now(), 'm', gen_random_uuid(), gen_random_uuid(), 'default', '/v1/responses', '', 1, 0, 0, 0, 0, NULL, NULL, NULL`);
       expect(await foldPendingUsage(gw.t.db)).toBe(0);
     } finally {
-      await holder.query('ROLLBACK');
-      holder.release();
+      await lock.release();
     }
     expect(await foldPendingUsage(gw.t.db)).toBeGreaterThan(0);
   });
@@ -327,10 +340,8 @@ describe('the fold', () => {
        VALUES ('minute', now() - interval '400 days', $1, 'default', '/v1/responses', '', 1, 0, 0, 0, 0, '{}', '{}', '{}')`,
       [model],
     );
-    const holder = await gw.t.pool.connect();
+    const lock = await holdFoldLock();
     try {
-      await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('volley:usage-fold', 0))`);
       const deleting = deleteMinuteRollupsBefore(gw.t.db, 'usage_rollups', new Date(Date.now() - 399 * 86_400_000), 100);
       // Its backend waits on the advisory lock the holder has.
       for (let i = 0; i < 200; i++) {
@@ -342,11 +353,10 @@ describe('the fold', () => {
       }
       const { rows: left } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_rollups WHERE model = $1`, [model]);
       expect(left[0].n).toBe(1);
-      await holder.query('ROLLBACK');
+      await lock.release();
       expect(await deleting).toBe(1);
     } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      holder.release();
+      await lock.release();
     }
     const { rows } = await gw.t.pool.query(`SELECT count(*)::int AS n FROM usage_rollups WHERE model = $1`, [model]);
     expect(rows[0].n).toBe(0);
