@@ -30,6 +30,8 @@ const int = (name: string, fallback: number): number => {
 // cores) was often two of the three and so the median; full runs of the same code missed
 // different targets each time.
 const REPS = int('BENCH_REPS', 5);
+/** Open-loop warm-up at 500 req/s of each web role P2 and P6 time (bench/README, P2). */
+const P2_WARM_MS = int('BENCH_P2_WARM_MS', 15000);
 const CHILD_LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 /** Comma-separated subset of p1,p2,p2s,p2chain,p2strict,p3,p4,p5,p6,retention (default: all). */
 const ONLY = new Set((env.BENCH_ONLY ?? 'p1,p2,p2s,p2chain,p2strict,p3,p4,p5,p6,retention').split(',').map((s) => s.trim()));
@@ -116,7 +118,7 @@ try {
     db: pool,
     reps: REPS,
     sequentialCalls: int('BENCH_C1_CALLS', 1000),
-    warmMs: int('BENCH_P2_WARM_MS', 15000),
+    warmMs: P2_WARM_MS,
     rateMs: int('BENCH_R500_MS', 3000),
     stepMs: int('BENCH_STEP_MS', 3000),
     drainLimitMs: int('BENCH_DRAIN_LIMIT_MS', 3000),
@@ -221,7 +223,7 @@ try {
           // As long as P2's: the seeded web role has served only P5's reads when P6 starts. With
           // 5 s, c1's first repetition was its slowest relative to the warm empty-side role in
           // nine of ten runs (seeded − empty p99 1.1-6.3 ms, against 0.1-1.9 in repetition 5).
-          warmMs: int('BENCH_P2_WARM_MS', 15000),
+          warmMs: P2_WARM_MS,
           label: 'P6 (a empty, b seeded)',
           log,
         });
